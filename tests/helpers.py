@@ -1,0 +1,80 @@
+"""Shared helpers of the test suite: the course's paths, notebook surgery, running the CLI."""
+
+from __future__ import annotations
+
+import ast
+import csv
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+
+from autograder.course import Course
+
+ROOT = Path(__file__).resolve().parent.parent
+COURSE = Course(ROOT)
+IMPLEMENTATIONS = Path(__file__).resolve().parent / "implementations"
+SOLUTION_MARKERS = re.compile(r"^\s*### (BEGIN|END) SOLUTION\s*$")
+
+
+def source_notebook(assignment: str) -> nbformat.NotebookNode:
+    (name,) = COURSE.notebooks(assignment)
+    return nbformat.read(COURSE.solutions / assignment / name, as_version=4)
+
+
+def released_notebook(assignment: str) -> nbformat.NotebookNode:
+    (name,) = COURSE.notebooks(assignment)
+    return nbformat.read(COURSE.released / assignment / name, as_version=4)
+
+
+def grade_id(cell) -> str | None:
+    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+
+
+def solution_code(assignment: str) -> dict[str, str]:
+    """grade_id -> the instructor's solution code, markers removed, for every autograded answer."""
+    code = {}
+    for cell in source_notebook(assignment).cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if cell.cell_type == "code" and meta.get("solution"):
+            lines = [line for line in cell.source.splitlines() if not SOLUTION_MARKERS.match(line)]
+            code[meta["grade_id"]] = "\n".join(lines)
+    return code
+
+
+def implementation_code(path: Path) -> dict[str, str]:
+    """function name -> cell source (the file's imports + that function) of a .py file."""
+    text = path.read_text(encoding="utf-8")
+    tree = ast.parse(text)
+    imports = [ast.get_source_segment(text, node) for node in tree.body
+               if isinstance(node, ast.Import | ast.ImportFrom)]
+    header = "\n".join(imports)
+    return {node.name: f"{header}\n\n\n{ast.get_source_segment(text, node)}".strip()
+            for node in tree.body if isinstance(node, ast.FunctionDef)}
+
+
+def filled_notebook(assignment: str, code: dict[str, str],
+                    answers: dict[str, str] | None = None) -> nbformat.NotebookNode:
+    """The released notebook with the answer cells named in `code`/`answers` replaced."""
+    notebook = released_notebook(assignment)
+    answers = answers or {}
+    unknown = (set(code) | set(answers)) - {grade_id(cell) for cell in notebook.cells}
+    assert not unknown, f"no answer cell with grade_id {sorted(unknown)} in {assignment}"
+    for cell in notebook.cells:
+        replacement = code.get(grade_id(cell)) or answers.get(grade_id(cell))
+        if replacement is not None:
+            cell.source = replacement
+    return notebook
+
+
+def run_autograder(*args: str, cwd: Path = ROOT, timeout: int = 900) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "autograder", *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def read_grades(path: Path) -> dict[str, dict[str, str]]:
+    """grades.csv as {student_id: row}."""
+    with path.open(newline="", encoding="utf-8") as handle:
+        return {row["student_id"]: row for row in csv.DictReader(handle)}
