@@ -18,11 +18,12 @@ export JUPYTER_PLATFORM_DIRS := 1
 RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEV_STAMP     := $(VENV)/.dev-installed
 
-.PHONY: help lab test install install-dev release lint lock clean
+.PHONY: help lab test install install-dev release outputs lint lock clean
 
 help:
 	@echo "make lab      set everything up and start JupyterLab on course/ (PORT=$(PORT))"
 	@echo "make test     set everything up and run every test"
+	@echo "make outputs  re-execute solutions/ so the stored outputs are current"
 	@echo "make release  regenerate course/ from solutions/ (nbgrader generate_assignment)"
 	@echo "make lint     ruff over the Python code"
 
@@ -52,6 +53,12 @@ test: install-dev
 
 release: install
 	$(PY) -m autograder release
+
+# Instructors read the solution notebooks with their outputs: refresh them after an edit
+# (without per-cell timing metadata, which would change on every run).
+outputs: install
+	$(BIN)/jupyter nbconvert --to notebook --execute --inplace \
+	  --ExecutePreprocessor.record_timing=False solutions/*/*.ipynb
 
 lint: install-dev
 	$(BIN)/ruff check .

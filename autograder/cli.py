@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
-from autograder.course import AutograderError, Course
+from autograder.course import AutograderError, Course, nbgrader_env
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -31,6 +32,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # nbgrader's Gradebook, used in this process too, runs `alembic` by name.
+    os.environ["PATH"] = nbgrader_env()["PATH"]
     try:
         course = Course.locate(args.course_root)
         if args.command == "grade":

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,13 +28,17 @@ def nbgrader_env() -> dict[str, str]:
     return env
 
 
-def run_nbgrader(args: list[str], cwd: Path, log: Path | None = None) -> subprocess.CompletedProcess:
+def run_nbgrader(args: list[str], cwd: Path,
+                 log: Path | None = None) -> subprocess.CompletedProcess:
     """Run `python -m nbgrader ARGS` in `cwd`; append its output to `log` when given."""
     command = [sys.executable, "-m", "nbgrader", *args]
+    started = time.monotonic()
     result = subprocess.run(command, cwd=cwd, env=nbgrader_env(), capture_output=True, text=True)
     if log is not None:
+        seconds = time.monotonic() - started
         with log.open("a", encoding="utf-8") as handle:
-            handle.write(f"$ nbgrader {' '.join(args)}\n{result.stdout}{result.stderr}\n")
+            handle.write(f"$ nbgrader {' '.join(args)}\n{result.stdout}{result.stderr}"
+                         f"(exit {result.returncode} after {seconds:.1f} s)\n\n")
     return result
 
 
@@ -78,7 +83,8 @@ class Course:
     def source_dir(self, assignment: str) -> Path:
         if assignment not in self.assignments():
             raise AutograderError(
-                f"unknown assignment {assignment!r}; the course has: {', '.join(self.assignments())}")
+                f"unknown assignment {assignment!r}; "
+                f"the course has: {', '.join(self.assignments())}")
         return self.solutions / assignment
 
     def notebooks(self, assignment: str) -> list[str]:

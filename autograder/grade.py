@@ -24,6 +24,15 @@ from autograder.course import AutograderError, Course, GradeCell, run_nbgrader
 
 # Names nbgrader and file systems both accept; anything else is reported, not graded.
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@+-]{0,99}$")
+WORKSPACE_CONFIG = """\
+# Written by `python -m autograder grade`: the grading workspace, with its gradebook.
+c = get_config()  # noqa: F821
+c.CourseDirectory.course_id = "gradclip"
+c.CourseDirectory.root = {root!r}
+c.CourseDirectory.db_url = {db_url!r}
+c.CourseDirectory.source_directory = "source"
+c.CourseDirectory.release_directory = "release"
+"""
 # Marks a folder as ours, so that a re-run may replace what an earlier run wrote there.
 OUTPUT_MARKER = ".gradclip-autograder-output"
 
@@ -52,23 +61,21 @@ def grade(course: Course, assignment: str, submissions: Path, out: Path,
     _check_paths(submissions, out, course)
     _prepare_output(out)
     log = out / "autograder.log"
-    workspace = _prepare_workspace(out, source, assignment)
+    db_url = f"sqlite:///{out / 'gradebook.db'}"
+    workspace = _prepare_workspace(out, source, assignment, db_url)
 
     found = discover(submissions, assignment, notebooks)
     gradable = [s for s in found if s.problem is None]
     for submission in gradable:
         _copy_submission(submission, workspace, assignment)
 
-    db_url = f"sqlite:///{out / 'gradebook.db'}"
-    settings = [f"--CourseDirectory.root={workspace}", f"--CourseDirectory.db_url={db_url}",
-                "--CourseDirectory.source_directory=source",
-                "--CourseDirectory.release_directory=release",
-                f"--ExecutePreprocessor.timeout={timeout}"]
+    settings = [f"--ExecutePreprocessor.timeout={timeout}"]
     result = run_nbgrader(["generate_assignment", assignment, "--force", "--create", *settings],
                           cwd=workspace, log=log)
-    if result.returncode != 0:
-        raise AutograderError(f"nbgrader could not register {assignment} in the gradebook; "
-                              f"see {log}")
+    # nbgrader can exit 0 after a failure (a config error, say): check what it was to create.
+    if result.returncode != 0 or not (out / "gradebook.db").is_file():
+        raise AutograderError(f"nbgrader could not register {assignment} in the gradebook "
+                              f"{out / 'gradebook.db'}; see {log}")
 
     failed: dict[str, str] = {}
     for submission in gradable:
@@ -159,12 +166,16 @@ def _prepare_output(out: Path) -> None:
     (out / OUTPUT_MARKER).write_text("written by python -m autograder grade\n", encoding="utf-8")
 
 
-def _prepare_workspace(out: Path, source: Path, assignment: str) -> Path:
+def _prepare_workspace(out: Path, source: Path, assignment: str, db_url: str) -> Path:
+    """OUT/nbgrader: an nbgrader course root of its own, so that the instructor can open the
+    formgrader there (`cd OUT/nbgrader && jupyter lab`) to grade the written answers by hand."""
     workspace = out / "nbgrader"
     target = workspace / "source" / assignment
     if target.exists():
         shutil.rmtree(target)
     shutil.copytree(source, target, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    (workspace / "nbgrader_config.py").write_text(WORKSPACE_CONFIG.format(
+        root=str(workspace), db_url=db_url), encoding="utf-8")
     return workspace
 
 

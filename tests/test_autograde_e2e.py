@@ -106,7 +106,8 @@ def test_each_wrong_implementation_loses_its_points(graded, wrong_file):
         test_cell = f"test_{function}"
         maximum = next(cell.points for cell in _cells() if cell.grade_id == test_cell)
         assert float(row[test_cell]) < maximum, (
-            f"{wrong_file.name}: {function} is wrong but {test_cell} gave {row[test_cell]}/{maximum}")
+            f"{wrong_file.name}: {function} is wrong, "
+            f"yet {test_cell} gave {row[test_cell]}/{maximum}")
     assert _auto_total(row) < _auto_max()
 
 
