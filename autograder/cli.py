@@ -24,6 +24,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="folder for grades.csv, feedback/, gradebook.db and the log")
     grade.add_argument("--timeout", type=int, default=120,
                        help="seconds one notebook cell may run (default: 120)")
+    grade.add_argument("--regrade", action="store_true",
+                       help="autograde every submission again, even unchanged ones (a re-run "
+                            "normally grades only new or changed ones, keeping manual grades)")
 
     release = commands.add_parser("release", help="regenerate course/ from solutions/")
     release.add_argument("assignments", nargs="*", help="default: every assignment")
@@ -52,7 +55,8 @@ def _grade(course: Course, args: argparse.Namespace) -> int:
 
     if args.timeout <= 0:
         raise AutograderError(f"--timeout must be a positive number of seconds, got {args.timeout}")
-    rows = grade(course, args.assignment, args.submissions, args.out, timeout=args.timeout)
+    rows = grade(course, args.assignment, args.submissions, args.out, timeout=args.timeout,
+                 regrade=args.regrade)
     errors = [row for row in rows if row.status.startswith("error")]
     print(f"graded {len(rows) - len(errors)} of {len(rows)} submissions; "
           f"grades in {args.out / 'grades.csv'}")

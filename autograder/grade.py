@@ -53,8 +53,13 @@ class GradeRow:
 
 
 def grade(course: Course, assignment: str, submissions: Path, out: Path,
-          timeout: int = 120) -> list[GradeRow]:
-    """Grade every submission of `assignment` under `submissions`; write results to `out`."""
+          timeout: int = 120, regrade: bool = False) -> list[GradeRow]:
+    """Grade every submission of `assignment` under `submissions`; write results to `out`.
+
+    A re-run into the same `out` autogrades only what is new or changed (a learner's notebook,
+    or the assignment's source), so manual grades entered in between are kept; `regrade=True`
+    autogrades everything again.
+    """
     source = course.source_dir(assignment)
     notebooks = course.notebooks(assignment)
     submissions, out = submissions.resolve(), out.resolve()
@@ -62,12 +67,14 @@ def grade(course: Course, assignment: str, submissions: Path, out: Path,
     _prepare_output(out)
     log = out / "autograder.log"
     db_url = f"sqlite:///{out / 'gradebook.db'}"
-    workspace = _prepare_workspace(out, source, assignment, db_url)
+    workspace, source_changed = _prepare_workspace(out, source, assignment, db_url)
+    regrade = regrade or source_changed
 
     found = discover(submissions, assignment, notebooks)
     gradable = [s for s in found if s.problem is None]
-    for submission in gradable:
-        _copy_submission(submission, workspace, assignment)
+    to_grade = [s for s in gradable
+                if _copy_submission(s, workspace, assignment) or regrade
+                or not (workspace / "autograded" / s.student_id / assignment).is_dir()]
 
     settings = [f"--ExecutePreprocessor.timeout={timeout}"]
     result = run_nbgrader(["generate_assignment", assignment, "--force", "--create", *settings],
@@ -78,7 +85,7 @@ def grade(course: Course, assignment: str, submissions: Path, out: Path,
                               f"{out / 'gradebook.db'}; see {log}")
 
     failed: dict[str, str] = {}
-    for submission in gradable:
+    for submission in to_grade:
         # One learner at a time, so that one broken notebook cannot stop the others.
         result = run_nbgrader(["autograde", assignment, f"--student={submission.student_id}",
                                "--create", "--force", *settings], cwd=workspace, log=log)
@@ -166,26 +173,39 @@ def _prepare_output(out: Path) -> None:
     (out / OUTPUT_MARKER).write_text("written by python -m autograder grade\n", encoding="utf-8")
 
 
-def _prepare_workspace(out: Path, source: Path, assignment: str, db_url: str) -> Path:
+def _prepare_workspace(out: Path, source: Path, assignment: str,
+                       db_url: str) -> tuple[Path, bool]:
     """OUT/nbgrader: an nbgrader course root of its own, so that the instructor can open the
-    formgrader there (`cd OUT/nbgrader && jupyter lab`) to grade the written answers by hand."""
+    formgrader there (`cd OUT/nbgrader && jupyter lab`) to grade the written answers by hand.
+    Returns it, and whether the assignment's source differs from the last run's."""
     workspace = out / "nbgrader"
     target = workspace / "source" / assignment
+    previous = _digest(target) if target.exists() else None
     if target.exists():
         shutil.rmtree(target)
     shutil.copytree(source, target, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
     (workspace / "nbgrader_config.py").write_text(WORKSPACE_CONFIG.format(
         root=str(workspace), db_url=db_url), encoding="utf-8")
-    return workspace
+    return workspace, previous != _digest(target)
 
 
-def _copy_submission(submission: Submission, workspace: Path, assignment: str) -> None:
+def _digest(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file()}
+
+
+def _copy_submission(submission: Submission, workspace: Path, assignment: str) -> bool:
+    """Copy the learner's notebooks into the workspace; return whether they changed."""
     target = workspace / "submitted" / submission.student_id / assignment
+    incoming = {name: path.read_bytes() for name, path in submission.notebooks.items()}
+    if target.is_dir() and _digest(target) == incoming:
+        return False
     if target.exists():
         shutil.rmtree(target)  # a file the learner removed since the last run must not linger
     target.mkdir(parents=True)
-    for name, path in submission.notebooks.items():
-        shutil.copyfile(path, target / name)
+    for name, content in incoming.items():
+        (target / name).write_bytes(content)
+    return True
 
 
 def _collect_rows(course: Course, assignment: str, notebooks: list[str],

@@ -9,6 +9,7 @@ tests/implementations/vector_products/ (each wrong file replaces only the functi
 from __future__ import annotations
 
 import hashlib
+import shutil
 from pathlib import Path
 
 import nbformat
@@ -141,3 +142,30 @@ def test_outputs_feedback_and_gradebook(graded):
     expected = ["student_id", "notebook", *(c.grade_id for c in _cells()), "total", "max",
                 "status"]
     assert header == expected
+
+
+def test_rerun_keeps_manual_grades_and_grades_late_submissions(graded, tmp_path):
+    """A second run: no duplicate rows, manual grades kept, a late learner graded."""
+    from nbgrader.api import Gradebook
+
+    submissions, out = tmp_path / "submissions", tmp_path / "out"
+    shutil.copytree(graded["submissions"], submissions)
+    shutil.copytree(graded["out"], out)
+    with Gradebook(f"sqlite:///{out / 'gradebook.db'}") as gradebook:
+        answer = gradebook.find_grade("explain_seed_bugs", "vector_products", ASSIGNMENT,
+                                      "solution")
+        answer.manual_score, answer.needs_manual_grade = 2.5, False  # as the formgrader does
+        gradebook.db.commit()
+    shutil.copytree(submissions / "solution", submissions / "late")
+
+    result = run_autograder("grade", ASSIGNMENT, str(submissions), "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    grades = read_grades(out / "grades.csv")
+    assert sorted(grades) == sorted([*graded["grades"], "late"])
+    assert grades["solution"]["explain_seed_bugs"] == "2.5"
+    assert grades["solution"]["status"] == "graded"
+    assert float(grades["solution"]["total"]) == _auto_max() + 2.5
+    assert _auto_total(grades["late"]) == _auto_max()
+    log = (out / "autograder.log").read_text(encoding="utf-8")
+    assert log.count("--student=late") == 1 and log.count("--student=blank") == 1, (
+        "the re-run should autograde only the new submission")

@@ -1,0 +1,57 @@
+"""Bad input to `python -m autograder` gets a clear message and touches nothing."""
+
+from __future__ import annotations
+
+import pytest
+from helpers import run_autograder
+
+
+@pytest.fixture
+def class_folder(tmp_path):
+    submissions = tmp_path / "submissions"
+    (submissions / "alice").mkdir(parents=True)
+    (submissions / "alice" / "vector_products.ipynb").write_text("{}", encoding="utf-8")
+    return submissions
+
+
+def _fails_with(result, *fragments):
+    assert result.returncode == 2, (result.returncode, result.stdout, result.stderr)
+    assert result.stderr.startswith("autograder: error: "), result.stderr
+    for fragment in fragments:
+        assert fragment in result.stderr, result.stderr
+
+
+def test_missing_submissions_folder(tmp_path):
+    missing = tmp_path / "nowhere"
+    result = run_autograder("grade", "01_vector_products", str(missing), "--out",
+                            str(tmp_path / "out"))
+    _fails_with(result, str(missing), "does not exist")
+    assert not (tmp_path / "out").exists()
+
+
+def test_unknown_assignment_lists_the_real_ones(class_folder, tmp_path):
+    result = run_autograder("grade", "99_nope", str(class_folder), "--out", str(tmp_path / "o"))
+    _fails_with(result, "99_nope", "01_vector_products")
+
+
+def test_output_inside_submissions_is_refused(class_folder):
+    result = run_autograder("grade", "01_vector_products", str(class_folder), "--out",
+                            str(class_folder / "grades"))
+    _fails_with(result, "inside the submissions folder")
+    assert sorted(p.name for p in class_folder.iterdir()) == ["alice"]
+
+
+def test_foreign_non_empty_output_folder_is_not_overwritten(class_folder, tmp_path):
+    out = tmp_path / "thesis"
+    out.mkdir()
+    (out / "chapter1.tex").write_text("precious", encoding="utf-8")
+    result = run_autograder("grade", "01_vector_products", str(class_folder), "--out", str(out))
+    _fails_with(result, str(out), "not empty")
+    assert [p.name for p in out.iterdir()] == ["chapter1.tex"]
+    assert (out / "chapter1.tex").read_text(encoding="utf-8") == "precious"
+
+
+def test_timeout_must_be_positive(class_folder, tmp_path):
+    result = run_autograder("grade", "01_vector_products", str(class_folder), "--out",
+                            str(tmp_path / "o"), "--timeout", "0")
+    _fails_with(result, "--timeout")
