@@ -15,6 +15,9 @@ export PATH := $(BIN):$(PATH)
 # it warning about the change on every command).
 export JUPYTER_PLATFORM_DIRS := 1
 
+# Jupyter refuses to run as root unless told; containers and CI machines often are root.
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
+
 RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEV_STAMP     := $(VENV)/.dev-installed
 
@@ -46,7 +49,8 @@ install-dev: $(DEV_STAMP)
 
 lab: install
 	@echo "Starting JupyterLab on course/ at http://$(HOST):$(PORT)/lab (the URL with its token follows). Ctrl-C stops it."
-	cd course && $(BIN)/jupyter lab --no-browser --ip=$(HOST) --port=$(PORT) --ServerApp.port_retries=0
+	cd course && $(BIN)/jupyter lab --no-browser --ip=$(HOST) --port=$(PORT) \
+	  --ServerApp.port_retries=0 $(ALLOW_ROOT)
 
 test: install-dev
 	$(PY) -m pytest
