@@ -1,13 +1,15 @@
-"""End to end: a class of synthetic learners graded by `python -m autograder grade`.
+"""End to end: a synthetic class per lesson, graded by `python -m autograder grade`.
 
-One grading run serves every test here (it starts a kernel per learner, which is the slow part).
-The learners are the released notebook filled with: the instructor's solution, nothing, a correct
-solution written differently, and one plausible wrong implementation per file in
-tests/implementations/vector_products/ (each wrong file replaces only the functions it defines).
+One grading run per lesson serves every test here (a kernel per learner is the slow part). The
+learners are the released notebook filled with: the instructor's solution, nothing, a correct
+solution written differently (tests/implementations/<lesson>/alternative_correct.py), and one
+plausible wrong implementation per file tests/implementations/<lesson>/wrong_*.py (each wrong
+file replaces only the functions it defines; the other answers are the instructor's).
 """
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import shutil
 from pathlib import Path
@@ -24,12 +26,44 @@ from helpers import (
     solution_code,
 )
 
-ASSIGNMENT = "01_vector_products"
-NOTEBOOK = "vector_products.ipynb"
-WRONG_FILES = sorted((IMPLEMENTATIONS / "vector_products").glob("wrong_*.py"))
-WRITTEN_ANSWER = "vector1 is aliased by resultant, and *= writes into the caller's array."
-
 pytestmark = pytest.mark.slow
+
+LESSONS = [a for a in COURSE.assignments() if (IMPLEMENTATIONS / a).is_dir()]
+WRONG = [(lesson, path) for lesson in LESSONS
+         for path in sorted((IMPLEMENTATIONS / lesson).glob("wrong_*.py"))]
+WRITTEN_ANSWER = "A written answer, for the instructor to grade."
+
+
+def _notebook(lesson: str) -> str:
+    (name,) = COURSE.notebooks(lesson)
+    return name
+
+
+def _cells(lesson: str):
+    return COURSE.grade_cells(lesson, _notebook(lesson))
+
+
+def _auto_max(lesson: str) -> float:
+    return sum(cell.points for cell in _cells(lesson) if not cell.manual)
+
+
+def _auto_total(lesson: str, row) -> float:
+    return sum(float(row[cell.grade_id] or 0) for cell in _cells(lesson) if not cell.manual)
+
+
+def _points(lesson: str, grade_id: str) -> float:
+    return next(cell.points for cell in _cells(lesson) if cell.grade_id == grade_id)
+
+
+def _used_elsewhere(lesson: str, functions: set[str]) -> bool:
+    """Whether any other answer cell of the solution calls one of `functions`."""
+    for grade_id, code in solution_code(lesson).items():
+        if grade_id in functions:
+            continue
+        names = {node.id for node in ast.walk(ast.parse(code)) if isinstance(node, ast.Name)}
+        if names & functions:
+            return True
+    return False
 
 
 def _tree_digest(folder: Path) -> dict[str, str]:
@@ -37,135 +71,148 @@ def _tree_digest(folder: Path) -> dict[str, str]:
             for path in sorted(folder.rglob("*")) if path.is_file()}
 
 
+def _class_of(lesson: str) -> dict[str, nbformat.NotebookNode]:
+    solution = solution_code(lesson)
+    manual = {cell.grade_id: WRITTEN_ANSWER for cell in _cells(lesson) if cell.manual}
+    learners = {
+        "solution": filled_notebook(lesson, solution, answers=manual),
+        "blank": filled_notebook(lesson, {}),
+        "alternative": filled_notebook(
+            lesson, implementation_code(IMPLEMENTATIONS / lesson / "alternative_correct.py")),
+    }
+    for path in sorted((IMPLEMENTATIONS / lesson).glob("wrong_*.py")):
+        learners[path.stem] = filled_notebook(lesson, {**solution, **implementation_code(path)})
+    return learners
+
+
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
-    """Build the class, grade it once; yield (grades by student, submissions digest, paths)."""
-    base = tmp_path_factory.mktemp("class")
-    submissions, out = base / "submissions", base / "out"
-    solution = solution_code(ASSIGNMENT)
-    learners = {
-        "solution": filled_notebook(ASSIGNMENT, solution,
-                                    answers={"explain_seed_bugs": WRITTEN_ANSWER}),
-        "blank": filled_notebook(ASSIGNMENT, {}),
-        "alternative": filled_notebook(
-            ASSIGNMENT, implementation_code(IMPLEMENTATIONS / "vector_products"
-                                            / "alternative_correct.py")),
-    }
-    for path in WRONG_FILES:
-        learners[path.stem] = filled_notebook(ASSIGNMENT, {**solution, **implementation_code(path)})
-    for student, notebook in learners.items():
-        (submissions / student).mkdir(parents=True)
-        nbformat.write(notebook, submissions / student / NOTEBOOK)
-    # Hand-ins an instructor really gets: a truncated upload and a folder without the notebook.
-    (submissions / "truncated").mkdir()
-    (submissions / "truncated" / NOTEBOOK).write_text('{"cells": [', encoding="utf-8")
-    (submissions / "wrong_file").mkdir()
-    (submissions / "wrong_file" / "Untitled.ipynb").write_text("{}", encoding="utf-8")
-
-    before = _tree_digest(submissions)
-    result = run_autograder("grade", ASSIGNMENT, str(submissions), "--out", str(out))
-    assert result.returncode == 0, f"autograder failed:\n{result.stdout}\n{result.stderr}"
-    return {"grades": read_grades(out / "grades.csv"), "before": before, "out": out,
-            "submissions": submissions, "stdout": result.stdout, "stderr": result.stderr}
+    """Every lesson's class, graded once: {lesson: {grades, out, submissions, before, ...}}."""
+    results = {}
+    for lesson in LESSONS:
+        base = tmp_path_factory.mktemp(lesson)
+        submissions, out = base / "submissions", base / "out"
+        for student, notebook in _class_of(lesson).items():
+            (submissions / student).mkdir(parents=True)
+            nbformat.write(notebook, submissions / student / _notebook(lesson))
+        if lesson == LESSONS[0]:
+            # Hand-ins an instructor really gets: a truncated upload, a folder without the
+            # notebook.
+            (submissions / "truncated").mkdir()
+            (submissions / "truncated" / _notebook(lesson)).write_text('{"cells": [')
+            (submissions / "wrong_file").mkdir()
+            (submissions / "wrong_file" / "Untitled.ipynb").write_text("{}")
+        before = _tree_digest(submissions)
+        result = run_autograder("grade", lesson, str(submissions), "--out", str(out))
+        assert result.returncode == 0, f"autograder failed:\n{result.stdout}\n{result.stderr}"
+        results[lesson] = {"grades": read_grades(out / "grades.csv"), "before": before,
+                           "out": out, "submissions": submissions, "stderr": result.stderr}
+    return results
 
 
-def _cells():
-    return COURSE.grade_cells(ASSIGNMENT, NOTEBOOK)
+@pytest.mark.parametrize("lesson", LESSONS)
+def test_solution_scores_full_autograded_marks(graded, lesson):
+    row = graded[lesson]["grades"]["solution"]
+    assert _auto_total(lesson, row) == _auto_max(lesson), row
+    manual = [cell for cell in _cells(lesson) if cell.manual]
+    if manual:
+        assert row["status"] == "needs manual grading", "a written answer awaits the instructor"
+        assert all(row[cell.grade_id] == "" for cell in manual), "manual grades are not invented"
+    assert float(row["max"]) == sum(cell.points for cell in _cells(lesson))
 
 
-def _auto_max() -> float:
-    return sum(cell.points for cell in _cells() if not cell.manual)
+@pytest.mark.parametrize("lesson", LESSONS)
+def test_alternative_correct_solution_scores_full_marks(graded, lesson):
+    row = graded[lesson]["grades"]["alternative"]
+    assert _auto_total(lesson, row) == _auto_max(lesson), row
 
 
-def _auto_total(row) -> float:
-    return sum(float(row[cell.grade_id] or 0) for cell in _cells() if not cell.manual)
-
-
-def test_solution_scores_full_autograded_marks(graded):
-    row = graded["grades"]["solution"]
-    assert _auto_total(row) == _auto_max(), row
-    assert row["status"] == "needs manual grading", "a written answer awaits the instructor"
-    assert row["explain_seed_bugs"] == "", "a manual grade must not be invented"
-    assert float(row["max"]) == sum(cell.points for cell in _cells())
-
-
-def test_alternative_correct_solution_scores_full_marks(graded):
-    row = graded["grades"]["alternative"]
-    assert _auto_total(row) == _auto_max(), row
-
-
-def test_unmodified_release_scores_zero(graded):
-    row = graded["grades"]["blank"]
+@pytest.mark.parametrize("lesson", LESSONS)
+def test_unmodified_release_scores_zero(graded, lesson):
+    row = graded[lesson]["grades"]["blank"]
     assert float(row["total"]) == 0, row
     assert row["status"] == "graded", "an unanswered written answer needs no manual grading"
 
 
-@pytest.mark.parametrize("wrong_file", WRONG_FILES, ids=lambda path: path.stem)
-def test_each_wrong_implementation_loses_its_points(graded, wrong_file):
-    row = graded["grades"][wrong_file.stem]
+@pytest.mark.parametrize(("lesson", "wrong_file"), WRONG,
+                         ids=[f"{lesson}-{path.stem}" for lesson, path in WRONG])
+def test_each_wrong_implementation_loses_its_points(graded, lesson, wrong_file):
+    row = graded[lesson]["grades"][wrong_file.stem]
     for function in implementation_code(wrong_file):
         test_cell = f"test_{function}"
-        maximum = next(cell.points for cell in _cells() if cell.grade_id == test_cell)
+        maximum = _points(lesson, test_cell)
         assert float(row[test_cell]) < maximum, (
             f"{wrong_file.name}: {function} is wrong, "
             f"yet {test_cell} gave {row[test_cell]}/{maximum}")
-    assert _auto_total(row) < _auto_max()
+    assert _auto_total(lesson, row) < _auto_max(lesson)
 
 
-def test_one_wrong_function_scores_exactly_the_others(graded):
-    # steps_until_overflow is used by no other graded function, so only its own test may fail.
-    row = graded["grades"]["wrong_overflow_off_by_one"]
-    lost = next(cell.points for cell in _cells() if cell.grade_id == "test_steps_until_overflow")
-    assert _auto_total(row) == _auto_max() - lost, row
+INDEPENDENT = [(lesson, path) for lesson, path in WRONG
+               if not _used_elsewhere(lesson, set(implementation_code(path)))]
+
+
+@pytest.mark.parametrize(("lesson", "wrong_file"), INDEPENDENT,
+                         ids=[f"{lesson}-{path.stem}" for lesson, path in INDEPENDENT])
+def test_one_wrong_function_scores_exactly_the_others(graded, lesson, wrong_file):
+    """A wrong function that no other answer uses costs exactly its own test's points."""
+    row = graded[lesson]["grades"][wrong_file.stem]
+    lost = sum(_points(lesson, f"test_{function}") for function in implementation_code(wrong_file))
+    assert _auto_total(lesson, row) == _auto_max(lesson) - lost, row
 
 
 def test_broken_submissions_are_reported_not_fatal(graded):
-    grades = graded["grades"]
-    assert grades["truncated"]["status"].startswith("error: truncated/vector_products.ipynb "
-                                                    "is not a readable notebook")
-    assert grades["wrong_file"]["status"] == "error: no vector_products.ipynb in wrong_file/"
+    lesson = LESSONS[0]
+    grades = graded[lesson]["grades"]
+    name = _notebook(lesson)
+    assert grades["truncated"]["status"].startswith(
+        f"error: truncated/{name} is not a readable notebook")
+    assert grades["wrong_file"]["status"] == f"error: no {name} in wrong_file/"
     assert float(grades["truncated"]["total"]) == 0
-    assert "truncated" in graded["stderr"]
+    assert "truncated" in graded[lesson]["stderr"]
 
 
-def test_submissions_are_not_modified(graded):
-    assert _tree_digest(graded["submissions"]) == graded["before"]
+@pytest.mark.parametrize("lesson", LESSONS)
+def test_submissions_are_not_modified(graded, lesson):
+    assert _tree_digest(graded[lesson]["submissions"]) == graded[lesson]["before"]
 
 
-def test_outputs_feedback_and_gradebook(graded):
-    out = graded["out"]
+@pytest.mark.parametrize("lesson", LESSONS)
+def test_outputs_feedback_and_gradebook(graded, lesson):
+    out = graded[lesson]["out"]
+    name = _notebook(lesson)
     assert (out / "gradebook.db").is_file()
-    feedback = out / "feedback" / "solution" / "vector_products.html"
+    feedback = out / "feedback" / "solution" / name.replace(".ipynb", ".html")
     assert feedback.is_file(), sorted(str(p) for p in (out / "feedback").rglob("*"))
     assert "Part A" in feedback.read_text(encoding="utf-8")
     header = (out / "grades.csv").read_text(encoding="utf-8").splitlines()[0].split(",")
-    expected = ["student_id", "notebook", *(c.grade_id for c in _cells()), "total", "max",
-                "status"]
-    assert header == expected
+    assert header == ["student_id", "notebook", *(c.grade_id for c in _cells(lesson)), "total",
+                      "max", "status"]
 
 
 def test_rerun_keeps_manual_grades_and_grades_late_submissions(graded, tmp_path):
-    """A second run: no duplicate rows, manual grades kept, a late learner graded."""
+    """A second run: no duplicate rows, manual grades kept, only the late learner graded."""
     from nbgrader.api import Gradebook
 
+    lesson = LESSONS[0]
+    (manual,) = [cell for cell in _cells(lesson) if cell.manual]
     submissions, out = tmp_path / "submissions", tmp_path / "out"
-    shutil.copytree(graded["submissions"], submissions)
-    shutil.copytree(graded["out"], out)
+    shutil.copytree(graded[lesson]["submissions"], submissions)
+    shutil.copytree(graded[lesson]["out"], out)
     with Gradebook(f"sqlite:///{out / 'gradebook.db'}") as gradebook:
-        answer = gradebook.find_grade("explain_seed_bugs", "vector_products", ASSIGNMENT,
-                                      "solution")
+        answer = gradebook.find_grade(manual.grade_id, _notebook(lesson).removesuffix(".ipynb"),
+                                      lesson, "solution")
         answer.manual_score, answer.needs_manual_grade = 2.5, False  # as the formgrader does
         gradebook.db.commit()
     shutil.copytree(submissions / "solution", submissions / "late")
 
-    result = run_autograder("grade", ASSIGNMENT, str(submissions), "--out", str(out))
+    result = run_autograder("grade", lesson, str(submissions), "--out", str(out))
     assert result.returncode == 0, result.stderr
     grades = read_grades(out / "grades.csv")
-    assert sorted(grades) == sorted([*graded["grades"], "late"])
-    assert grades["solution"]["explain_seed_bugs"] == "2.5"
+    assert sorted(grades) == sorted([*graded[lesson]["grades"], "late"])
+    assert grades["solution"][manual.grade_id] == "2.5"
     assert grades["solution"]["status"] == "graded"
-    assert float(grades["solution"]["total"]) == _auto_max() + 2.5
-    assert _auto_total(grades["late"]) == _auto_max()
+    assert float(grades["solution"]["total"]) == _auto_max(lesson) + 2.5
+    assert _auto_total(lesson, grades["late"]) == _auto_max(lesson)
     log = (out / "autograder.log").read_text(encoding="utf-8")
     assert log.count("--student=late") == 1 and log.count("--student=blank") == 1, (
         "the re-run should autograde only the new submission")
