@@ -58,11 +58,9 @@ test: install-dev
 release: install
 	$(PY) -m autograder release
 
-# Instructors read the solution notebooks with their outputs: refresh them after an edit
-# (without per-cell timing metadata, which would change on every run).
+# Instructors read the solution notebooks with their outputs: refresh them after an edit.
 outputs: install
-	$(BIN)/jupyter nbconvert --to notebook --execute --inplace \
-	  --ExecutePreprocessor.record_timing=False solutions/*/*.ipynb
+	$(PY) -m autograder outputs
 
 lint: install-dev
 	$(BIN)/ruff check .

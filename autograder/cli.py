@@ -30,6 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     release = commands.add_parser("release", help="regenerate course/ from solutions/")
     release.add_argument("assignments", nargs="*", help="default: every assignment")
+    outputs = commands.add_parser("outputs", help="re-execute solutions/ to refresh its outputs")
+    outputs.add_argument("assignments", nargs="*", help="default: every assignment")
     return parser
 
 
@@ -41,9 +43,12 @@ def main(argv: list[str] | None = None) -> int:
         course = Course.locate(args.course_root)
         if args.command == "grade":
             return _grade(course, args)
-        from autograder.release import release
+        from autograder.release import refresh_outputs, release
 
-        release(course, args.assignments)
+        if args.command == "outputs":
+            refresh_outputs(course, args.assignments)
+        else:
+            release(course, args.assignments)
         return 0
     except AutograderError as error:
         print(f"autograder: error: {error}", file=sys.stderr)
