@@ -48,9 +48,11 @@ install: $(RUNTIME_STAMP)
 install-dev: $(DEV_STAMP)
 
 lab: install
-	@echo "Starting JupyterLab on course/ at http://$(HOST):$(PORT)/lab (the URL with its token follows). Ctrl-C stops it."
-	cd course && $(BIN)/jupyter lab --no-browser --ip=$(HOST) --port=$(PORT) \
-	  --ServerApp.port_retries=0 $(ALLOW_ROOT)
+	@echo "Starting JupyterLab on course/, port $(PORT). Open the URL with the token printed below"
+	@echo "(it opens lesson 01). Ctrl-C stops the server."
+	cd course && exec $(BIN)/jupyter lab --no-browser --ip=$(HOST) --port=$(PORT) \
+	  --ServerApp.port_retries=0 --ServerApp.answer_yes=True \
+	  --LabApp.default_url=/lab/tree/01_vector_products/vector_products.ipynb $(ALLOW_ROOT)
 
 test: install-dev
 	$(PY) -m pytest
