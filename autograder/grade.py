@@ -93,9 +93,10 @@ def grade(course: Course, assignment: str, submissions: Path, out: Path,
             failed[submission.student_id] = f"error: nbgrader could not grade it (see {log.name})"
     run_nbgrader(["generate_feedback", assignment, "--force", *settings], cwd=workspace, log=log)
 
-    rows = _collect_rows(course, assignment, notebooks, found, failed, db_url)
+    cells = {name: course.grade_cells(assignment, name) for name in notebooks}
+    rows = _collect_rows(assignment, cells, found, failed, db_url)
     _copy_feedback(workspace, assignment, out)
-    write_csv(rows, course, assignment, notebooks, out / "grades.csv")
+    write_csv(rows, cells, out / "grades.csv")
     return rows
 
 
@@ -158,8 +159,11 @@ def _check_paths(submissions: Path, out: Path, course: Course) -> None:
                               "choose a folder outside it, so that no submission is touched")
     if out in submissions.parents:
         raise AutograderError(f"the submissions folder {submissions} is inside --out {out}")
-    if out == course.root or out in course.root.parents or course.solutions in out.parents:
-        raise AutograderError(f"--out {out} would write into the course itself; choose another")
+    protected = (course.solutions, course.released)
+    if out in (course.root, *protected) or out in course.root.parents or any(
+            folder in out.parents for folder in protected):
+        raise AutograderError(f"--out {out} would write into the course's notebooks or above "
+                              "them; choose another folder")
 
 
 def _prepare_output(out: Path) -> None:
@@ -208,17 +212,16 @@ def _copy_submission(submission: Submission, workspace: Path, assignment: str) -
     return True
 
 
-def _collect_rows(course: Course, assignment: str, notebooks: list[str],
-                  found: list[Submission], failed: dict[str, str], db_url: str) -> list[GradeRow]:
+def _collect_rows(assignment: str, cells: dict[str, list[GradeCell]], found: list[Submission],
+                  failed: dict[str, str], db_url: str) -> list[GradeRow]:
     from nbgrader.api import Gradebook, MissingEntry  # slow import, only needed here
 
     rows = []
     with Gradebook(db_url) as gradebook:
         for submission in found:
-            for notebook in notebooks:
-                cells = course.grade_cells(assignment, notebook)
+            for notebook, graded_cells in cells.items():
                 status = submission.problem or failed.get(submission.student_id)
-                scores: dict[str, float | None] = {cell.grade_id: 0.0 for cell in cells}
+                scores: dict[str, float | None] = {cell.grade_id: 0.0 for cell in graded_cells}
                 if status is None:
                     try:
                         graded = gradebook.find_submission_notebook(
@@ -226,7 +229,7 @@ def _collect_rows(course: Course, assignment: str, notebooks: list[str],
                     except MissingEntry:
                         status = "error: nbgrader recorded no grades for it"
                     else:
-                        scores, status = _scores(graded, cells)
+                        scores, status = _scores(graded, graded_cells)
                 rows.append(GradeRow(submission.student_id, notebook, scores, status))
     return rows
 
@@ -255,11 +258,10 @@ def _copy_feedback(workspace: Path, assignment: str, out: Path) -> None:
         shutil.copyfile(html, target / html.name)
 
 
-def write_csv(rows: list[GradeRow], course: Course, assignment: str, notebooks: list[str],
-              path: Path) -> None:
+def write_csv(rows: list[GradeRow], cells: dict[str, list[GradeCell]], path: Path) -> None:
     """grades.csv: student_id, notebook, one column per graded cell, total, max, status."""
-    columns = [cell.grade_id for nb in notebooks for cell in course.grade_cells(assignment, nb)]
-    maxima = {nb: sum(c.points for c in course.grade_cells(assignment, nb)) for nb in notebooks}
+    columns = [cell.grade_id for graded_cells in cells.values() for cell in graded_cells]
+    maxima = {name: sum(cell.points for cell in graded) for name, graded in cells.items()}
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(["student_id", "notebook", *columns, "total", "max", "status"])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from helpers import run_autograder
+from helpers import ROOT, run_autograder
 
 
 @pytest.fixture
@@ -55,3 +55,13 @@ def test_timeout_must_be_positive(class_folder, tmp_path):
     result = run_autograder("grade", "01_vector_products", str(class_folder), "--out",
                             str(tmp_path / "o"), "--timeout", "0")
     _fails_with(result, "--timeout")
+
+
+@pytest.mark.parametrize("out", [ROOT / "solutions" / "grading",
+                                 ROOT / "course" / "01_vector_products" / "grading", ROOT],
+                         ids=["solutions", "course", "root"])
+def test_output_in_the_course_notebooks_is_refused(class_folder, out):
+    existed = out.exists()
+    result = run_autograder("grade", "01_vector_products", str(class_folder), "--out", str(out))
+    _fails_with(result, "would write into the course")
+    assert out.exists() == existed
