@@ -72,9 +72,12 @@ def grade(course: Course, assignment: str, submissions: Path, out: Path,
 
     found = discover(submissions, assignment, notebooks)
     gradable = [s for s in found if s.problem is None]
-    to_grade = [s for s in gradable
-                if _copy_submission(s, workspace, assignment) or regrade
-                or not (workspace / "autograded" / s.student_id / assignment).is_dir()]
+    to_grade = []
+    for submission in gradable:
+        changed = _copy_submission(submission, workspace, assignment)
+        graded_before = (workspace / "autograded" / submission.student_id / assignment).is_dir()
+        if changed or regrade or not graded_before:
+            to_grade.append(submission)
 
     settings = [f"--ExecutePreprocessor.timeout={timeout}"]
     result = run_nbgrader(["generate_assignment", assignment, "--force", "--create", *settings],
