@@ -1,8 +1,8 @@
 """End to end: a synthetic class per lesson, graded by `python -m autograder grade`.
 
 One grading run per lesson serves every test here (a kernel per learner is the slow part). The
-learners are the released notebook filled with: the instructor's solution, nothing, a correct
-solution written differently (tests/implementations/<lesson>/alternative_correct.py), and one
+learners are the released notebook filled with: the instructor's solution, nothing, correct
+solutions written differently (tests/implementations/<lesson>/alternative*.py), and one
 plausible wrong implementation per file tests/implementations/<lesson>/wrong_*.py (each wrong
 file replaces only the functions it defines; the other answers are the instructor's).
 """
@@ -31,6 +31,8 @@ pytestmark = pytest.mark.slow
 LESSONS = [a for a in COURSE.assignments() if (IMPLEMENTATIONS / a).is_dir()]
 WRONG = [(lesson, path) for lesson in LESSONS
          for path in sorted((IMPLEMENTATIONS / lesson).glob("wrong_*.py"))]
+ALTERNATIVES = [(lesson, path) for lesson in LESSONS
+                for path in sorted((IMPLEMENTATIONS / lesson).glob("alternative*.py"))]
 WRITTEN_ANSWER = "A written answer, for the instructor to grade."
 
 
@@ -77,9 +79,9 @@ def _class_of(lesson: str) -> dict[str, nbformat.NotebookNode]:
     learners = {
         "solution": filled_notebook(lesson, solution, answers=manual),
         "blank": filled_notebook(lesson, {}),
-        "alternative": filled_notebook(
-            lesson, implementation_code(IMPLEMENTATIONS / lesson / "alternative_correct.py")),
     }
+    for path in sorted((IMPLEMENTATIONS / lesson).glob("alternative*.py")):
+        learners[path.stem] = filled_notebook(lesson, implementation_code(path))
     for path in sorted((IMPLEMENTATIONS / lesson).glob("wrong_*.py")):
         learners[path.stem] = filled_notebook(lesson, {**solution, **implementation_code(path)})
     return learners
@@ -121,9 +123,10 @@ def test_solution_scores_full_autograded_marks(graded, lesson):
     assert float(row["max"]) == sum(cell.points for cell in _cells(lesson))
 
 
-@pytest.mark.parametrize("lesson", LESSONS)
-def test_alternative_correct_solution_scores_full_marks(graded, lesson):
-    row = graded[lesson]["grades"]["alternative"]
+@pytest.mark.parametrize(("lesson", "alternative"), ALTERNATIVES,
+                         ids=[f"{lesson}-{path.stem}" for lesson, path in ALTERNATIVES])
+def test_alternative_correct_solutions_score_full_marks(graded, lesson, alternative):
+    row = graded[lesson]["grades"][alternative.stem]
     assert _auto_total(lesson, row) == _auto_max(lesson), row
 
 
