@@ -155,6 +155,15 @@ def _run_all(page) -> None:
     _wait_idle(page)
 
 
+def _shows(output, text: str, timeout: int = 60_000) -> None:
+    """Wait until a cell's output area shows `text` (execution may still be on its way)."""
+    try:
+        output.get_by_text(text).first.wait_for(timeout=timeout)
+    except Exception:
+        raise AssertionError(f"expected {text!r} in the output, which shows:\n"
+                             f"{output.inner_text()}") from None
+
+
 def _replace_code(page, cell, code: str) -> None:
     """Type `code` into a cell the way a learner pastes it: select everything, then insert."""
     editor = cell.locator(".cm-content")
@@ -194,18 +203,17 @@ def test_learner_fixes_clip_by_value_and_sees_the_tests(browser, lab):
 
     _replace_code(page, answer, solution_code("03_clipping_numpy")["clip_by_value"])
     _run_all(page)
+    _shows(output, "Part A: visible tests passed.")
     test_cell.scroll_into_view_if_needed()
-    assert "Part A: visible tests passed." in output.inner_text(), output.inner_text()
     page.screenshot(path=ARTIFACTS / "lesson03-correct.png")
 
     wrong = implementation_code(ROOT / "tests" / "implementations" / "03_clipping_numpy"
                                 / "wrong_value_no_order_check.py")["clip_by_value"]
     _replace_code(page, answer, wrong)
     _run_all(page)
+    _shows(output, "should raise ValueError, but it returned normally")
+    assert "AssertionError" in output.inner_text(), output.inner_text()
     test_cell.scroll_into_view_if_needed()
-    shown = output.inner_text()
-    assert "AssertionError" in shown, shown
-    assert "should raise ValueError, but it returned normally" in shown, shown
     page.screenshot(path=ARTIFACTS / "lesson03-wrong.png")
     page.close()
 
