@@ -23,7 +23,9 @@ def nbgrader_env() -> dict[str, str]:
     """
     env = dict(os.environ)
     bin_dir = str(Path(sys.executable).parent)
-    env["PATH"] = os.pathsep.join([bin_dir, env.get("PATH", "")])
+    path = env.get("PATH", "")
+    if path.split(os.pathsep)[0] != bin_dir:
+        env["PATH"] = os.pathsep.join([bin_dir, path])
     env.setdefault("JUPYTER_PLATFORM_DIRS", "1")
     return env
 

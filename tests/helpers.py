@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import csv
 import re
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -67,6 +68,13 @@ def filled_notebook(assignment: str, code: dict[str, str],
         if replacement is not None:
             cell.source = replacement
     return notebook
+
+
+def free_port() -> int:
+    """A TCP port on the loopback interface that nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def run_autograder(*args: str, cwd: Path = ROOT, timeout: int = 900) -> subprocess.CompletedProcess:

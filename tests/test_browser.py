@@ -13,7 +13,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,7 +21,14 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from helpers import COURSE, ROOT, filled_notebook, implementation_code, solution_code
+from helpers import (
+    COURSE,
+    ROOT,
+    filled_notebook,
+    free_port,
+    implementation_code,
+    solution_code,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -36,12 +42,6 @@ COMPLETED_01 = "completed/vector_products.ipynb"
 SOLUTION_01 = "solution/vector_products.ipynb"
 # The notebook on screen (other tabs stay in the page, hidden).
 PANEL = ".jp-NotebookPanel:not(.lm-mod-hidden)"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +90,7 @@ def lab(browser, tmp_path_factory):
     base = tmp_path_factory.mktemp("lab")
     notebooks = base / "notebooks"
     _prepare_notebooks(notebooks)
-    port, token = _free_port(), secrets.token_hex(16)
+    port, token = free_port(), secrets.token_hex(16)
     bin_dir = Path(sys.executable).parent
     command = [str(bin_dir / "jupyter"), "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
                "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",

@@ -13,24 +13,17 @@ import os
 import pty
 import re
 import signal
-import socket
 import subprocess
 import termios
 import threading
 import time
 import urllib.request
 
-from helpers import ROOT
+from helpers import ROOT, free_port
 
 TOKEN_URL = re.compile(r"http://127\.0\.0\.1:(\d+)(/\S*)\?token=([0-9a-f]+)")
 FIRST_LESSON = "01_vector_products/vector_products.ipynb"
 CTRL_C = b"\x03"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _in_own_terminal() -> None:
@@ -59,7 +52,7 @@ class Screen:
 
 
 def test_make_lab_serves_the_first_lesson_and_stops_on_ctrl_c(tmp_path):
-    port = _free_port()
+    port = free_port()
     master, slave = pty.openpty()
     lab = subprocess.Popen(["make", "--no-print-directory", "lab", f"PORT={port}"], cwd=ROOT,
                            stdin=slave, stdout=slave, stderr=slave, preexec_fn=_in_own_terminal,

@@ -8,15 +8,14 @@ from urllib.parse import unquote, urlparse
 
 import nbformat
 import pytest
-from helpers import COURSE, ROOT
+from helpers import COURSE, ROOT, source_notebook
 
 ASSIGNMENTS = COURSE.assignments()
 LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
 
 
 def _cells(assignment):
-    (name,) = COURSE.notebooks(assignment)
-    return nbformat.read(COURSE.solutions / assignment / name, as_version=4).cells
+    return source_notebook(assignment).cells
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)

@@ -7,7 +7,7 @@ import shutil
 
 import nbformat
 import pytest
-from helpers import COURSE, ROOT, grade_id
+from helpers import COURSE, ROOT, grade_id, source_notebook
 
 from autograder.course import Course
 from autograder.release import release
@@ -62,8 +62,7 @@ def _private_lines(assignment: str) -> set[str]:
     """Lines that only the instructor's copy may hold: solution and hidden-test code and answers
     of manually graded cells, minus lines that also appear in the public part of the notebook."""
     private, public = set(), set()
-    (name,) = COURSE.notebooks(assignment)
-    for cell in nbformat.read(COURSE.solutions / assignment / name, as_version=4).cells:
+    for cell in source_notebook(assignment).cells:
         meta = cell.metadata.get("nbgrader", {})
         blocks = SOLUTION_BLOCK.findall(cell.source) + HIDDEN_BLOCK.findall(cell.source)
         if meta.get("solution") and cell.cell_type == "markdown":
