@@ -21,13 +21,14 @@ ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEV_STAMP     := $(VENV)/.dev-installed
 
-.PHONY: help lab test install install-dev release outputs lint lock clean
+.PHONY: help lab test bench install install-dev release outputs lint lock clean
 
 help:
 	@echo "make lab      set everything up and start JupyterLab on course/ (PORT=$(PORT))"
 	@echo "make test     set everything up and run every test"
 	@echo "make outputs  re-execute solutions/ so the stored outputs are current"
 	@echo "make release  regenerate course/ from solutions/ (nbgrader generate_assignment)"
+	@echo "make bench    the benchmarks in benchmarks/ (full size; minutes, not part of make test)"
 	@echo "make lint     ruff over the Python code"
 
 $(PY):
@@ -56,6 +57,10 @@ lab: install
 
 test: install-dev
 	$(PY) -m pytest
+
+# Full-size measurements; quiet the machine first, the numbers are only as steady as it is.
+bench: install
+	$(PY) benchmarks/clip_grad_norm.py
 
 release: install
 	$(PY) -m autograder release

@@ -27,6 +27,9 @@ def nbgrader_env() -> dict[str, str]:
     if path.split(os.pathsep)[0] != bin_dir:
         env["PATH"] = os.pathsep.join([bin_dir, path])
     env.setdefault("JUPYTER_PLATFORM_DIRS", "1")
+    # Grading needs the answers, not the full-size demonstrations: the notebooks' small
+    # configuration (an instructor may still export COURSE_QUICK=0).
+    env.setdefault("COURSE_QUICK", "1")
     return env
 
 

@@ -1,0 +1,98 @@
+"""Benchmark: gradient norm clipping on GPT-2-small-shaped gradients (124 M float32 values).
+
+Compares PyTorch's `clip_grad_norm_` (foreach on and off) with lesson 04's plain and fast
+solutions, in two cases: nothing to clip (max_norm far above the norm) and clipping on every call.
+For each: milliseconds, gigabytes of gradients read per second, that bandwidth as a fraction of a
+plain `torch.sum` over the same tensors (one read pass, the best a norm can do), and the norm's
+relative error against float64.
+
+    make bench                      # or: python benchmarks/clip_grad_norm.py [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import platform
+
+import torch
+from lesson_code import load_cells
+from torch.utils.benchmark import Timer
+
+
+def milliseconds(function, min_run_time: float) -> float:
+    timer = Timer("function()", globals={"function": function})
+    return timer.blocked_autorange(min_run_time=min_run_time).median * 1e3
+
+
+def exact_norm(parameters) -> float:
+    return math.sqrt(math.fsum(float(torch.sum(p.grad.double() ** 2)) for p in parameters))
+
+
+def clipping_every_call(clip, parameters):
+    """Each call clips to 0.01% below the norm the previous call returned: it really clips."""
+    state = {"max_norm": 0.5 * exact_norm(parameters)}
+
+    def call():
+        state["max_norm"] = 0.9999 * float(clip(parameters, state["max_norm"]))
+
+    return call
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a small GPT-2 shape (a smoke test)")
+    parser.add_argument("--min-run-time", type=float, default=2.0,
+                        help="seconds each measurement repeats for (default 2)")
+    args = parser.parse_args()
+    os.environ["COURSE_QUICK"] = "1" if args.quick else "0"
+    lesson = load_cells("04_clipping_pytorch", [
+        "imports", "get_total_norm", "clip_grads_with_norm_", "clip_grad_norm_", "gpt2-shapes",
+        "sum-of-squares", "fast_clip_grad_norm_"])
+    config = lesson["GPT2_TINY"] if args.quick else lesson["GPT2_SMALL"]
+    parameters = lesson["gpt2_like_parameters"](config)
+    grads = [p.grad for p in parameters]
+    gigabytes = sum(g.numel() * g.element_size() for g in grads) / 1e9
+    print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, torch "
+          f"{torch.__version__} with {torch.get_num_threads()} threads; {len(grads)} float32 "
+          f"gradients, {sum(g.numel() for g in grads) / 1e6:.1f} M values ({gigabytes:.3f} GB)")
+
+    def torch_clip(foreach):
+        def clip(params, max_norm):
+            return torch.nn.utils.clip_grad_norm_(params, max_norm, foreach=foreach)
+        return clip
+
+    contenders = {
+        "torch clip_grad_norm_ foreach=True": torch_clip(True),
+        "torch clip_grad_norm_ foreach=False": torch_clip(False),
+        "lesson 04 clip_grad_norm_ (plain)": lesson["clip_grad_norm_"],
+        "lesson 04 fast_clip_grad_norm_": lesson["fast_clip_grad_norm_"],
+    }
+    sum_ms = milliseconds(lambda: [torch.sum(g) for g in grads], args.min_run_time)
+    results = {}
+    for name, clip in contenders.items():
+        exact = exact_norm(parameters)
+        error = abs(float(clip(parameters, 2 * exact)) - exact) / exact  # clips nothing
+        no_clip_ms = milliseconds(lambda clip=clip: clip(parameters, 1e9), args.min_run_time)
+        clip_ms = milliseconds(clipping_every_call(clip, parameters), args.min_run_time)
+        results[name] = (no_clip_ms, clip_ms, error)
+
+    header = (f"{'':38s} | {'nothing to clip':^27s} | {'clipping':^27s} | norm error")
+    print(f"\n{header}\n{'':38s} | {'ms':>7s} {'GB/s':>6s} {'of sum':>6s} {'speed':>5s} "
+          f"| {'ms':>7s} {'GB/s':>6s} {'of sum':>6s} {'speed':>5s} | vs float64")
+    print(f"{'torch.sum over the gradients (1 read)':38s} | {sum_ms:7.2f} "
+          f"{gigabytes / sum_ms * 1e3:6.1f} {1:6.2f} {'':5s} |")
+    base_no_clip, base_clip, _ = results["torch clip_grad_norm_ foreach=True"]
+    for name, (no_clip_ms, clip_ms, error) in results.items():
+        cells = []
+        for ms, base in ((no_clip_ms, base_no_clip), (clip_ms, base_clip)):
+            cells.append(f"{ms:7.2f} {gigabytes / ms * 1e3:6.1f} {sum_ms / ms:6.2f} "
+                         f"{base / ms:4.2f}x")
+        print(f"{name:38s} | {cells[0]} | {cells[1]} | {error:.1e}")
+    print("\nGB/s: gigabytes of gradients per second of the whole call; 'of sum': that as a "
+          "fraction of torch.sum's; speed: relative to torch foreach=True.")
+
+
+if __name__ == "__main__":
+    main()
