@@ -87,29 +87,42 @@ def _class_of(lesson: str) -> dict[str, nbformat.NotebookNode]:
     return learners
 
 
+def _grade_class(lesson: str, base: Path) -> dict:
+    """Grade `lesson`'s synthetic class in `base`; return its grades and what the checks need."""
+    submissions, out = base / "submissions", base / "out"
+    for student, notebook in _class_of(lesson).items():
+        (submissions / student).mkdir(parents=True)
+        nbformat.write(notebook, submissions / student / _notebook(lesson))
+    if lesson == LESSONS[0]:
+        # Hand-ins an instructor really gets: a truncated upload, a folder without the notebook.
+        (submissions / "truncated").mkdir()
+        (submissions / "truncated" / _notebook(lesson)).write_text('{"cells": [')
+        (submissions / "wrong_file").mkdir()
+        (submissions / "wrong_file" / "Untitled.ipynb").write_text("{}")
+    before = _tree_digest(submissions)
+    result = run_autograder("grade", lesson, str(submissions), "--out", str(out))
+    assert result.returncode == 0, f"autograder failed:\n{result.stdout}\n{result.stderr}"
+    return {"grades": read_grades(out / "grades.csv"), "before": before, "out": out,
+            "submissions": submissions, "stderr": result.stderr}
+
+
+class _GradedClasses(dict):
+    """Each lesson's class, graded the first time a test asks for it (so that no single test
+    carries the grading time of every lesson), then shared by all the tests of the module."""
+
+    def __init__(self, tmp_path_factory):
+        super().__init__()
+        self.tmp_path_factory = tmp_path_factory
+
+    def __missing__(self, lesson: str) -> dict:
+        self[lesson] = _grade_class(lesson, self.tmp_path_factory.mktemp(lesson))
+        return self[lesson]
+
+
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
-    """Every lesson's class, graded once: {lesson: {grades, out, submissions, before, ...}}."""
-    results = {}
-    for lesson in LESSONS:
-        base = tmp_path_factory.mktemp(lesson)
-        submissions, out = base / "submissions", base / "out"
-        for student, notebook in _class_of(lesson).items():
-            (submissions / student).mkdir(parents=True)
-            nbformat.write(notebook, submissions / student / _notebook(lesson))
-        if lesson == LESSONS[0]:
-            # Hand-ins an instructor really gets: a truncated upload, a folder without the
-            # notebook.
-            (submissions / "truncated").mkdir()
-            (submissions / "truncated" / _notebook(lesson)).write_text('{"cells": [')
-            (submissions / "wrong_file").mkdir()
-            (submissions / "wrong_file" / "Untitled.ipynb").write_text("{}")
-        before = _tree_digest(submissions)
-        result = run_autograder("grade", lesson, str(submissions), "--out", str(out))
-        assert result.returncode == 0, f"autograder failed:\n{result.stdout}\n{result.stderr}"
-        results[lesson] = {"grades": read_grades(out / "grades.csv"), "before": before,
-                           "out": out, "submissions": submissions, "stderr": result.stderr}
-    return results
+    """{lesson: {grades, out, submissions, before, stderr}}, each graded on first use."""
+    return _GradedClasses(tmp_path_factory)
 
 
 @pytest.mark.parametrize("lesson", LESSONS)

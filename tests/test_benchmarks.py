@@ -50,10 +50,11 @@ def test_fast_and_plain_clipping_agree_with_float64_on_gpt2_shapes(lesson04, fac
     for name in ("fast_clip_grad_norm_", "clip_grad_norm_"):
         clipped = _clone(parameters)
         norm = float(lesson04[name](clipped, max_norm))
-        tolerance = 1e-6 if name.startswith("fast") else 1e-4  # torch's float32 norm is looser
+        # The plain version's norm is PyTorch's float32 kernel's, and its coefficient with it.
+        tolerance = 1e-6 if name.startswith("fast") else 1e-4
         assert abs(norm - exact_norm) / exact_norm < tolerance, (name, norm, exact_norm)
         for got, want in zip((p.grad for p in clipped), expected, strict=True):
-            torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-9)
+            torch.testing.assert_close(got, want, rtol=10 * tolerance, atol=1e-12)
 
 
 def test_fast_norm_is_more_accurate_than_torch_on_a_large_tensor(lesson04):
