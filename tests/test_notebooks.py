@@ -77,3 +77,14 @@ def test_solution_notebooks_are_stored_with_outputs(assignment):
     for cell in code_cells:
         errors = [o for o in cell.outputs if o.output_type == "error"]
         assert not errors, f"{cell.metadata.get('nbgrader', {}).get('grade_id')} stored an error"
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_test_cells_display_no_value(assignment):
+    """nbgrader takes a number that a test cell displays (its last expression) as partial credit,
+    so a helper that returns, say, a duration must not end a test cell."""
+    for cell in _cells(assignment):
+        meta = cell.metadata.get("nbgrader", {})
+        if cell.cell_type == "code" and meta.get("grade"):
+            results = [o for o in cell.outputs if o.output_type == "execute_result"]
+            assert not results, f"{meta['grade_id']} displays a value: {results[0].get('data')}"
