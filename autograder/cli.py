@@ -1,4 +1,4 @@
-"""Command line: `python -m autograder {grade,release}`."""
+"""Command line: `python -m autograder {grade,check,release,outputs}`."""
 
 from __future__ import annotations
 
@@ -28,6 +28,13 @@ def build_parser() -> argparse.ArgumentParser:
                        help="autograde every submission again, even unchanged ones (a re-run "
                             "normally grades only new or changed ones, keeping manual grades)")
 
+    check = commands.add_parser(
+        "check", help="run a learner's notebook and report its visible tests (changes nothing)")
+    check.add_argument("notebook", type=Path,
+                       help="e.g. course/03_clipping_numpy/clipping_numpy.ipynb")
+    check.add_argument("--timeout", type=int, default=120,
+                       help="seconds one notebook cell may run (default: 120)")
+
     release = commands.add_parser("release", help="regenerate course/ from solutions/")
     release.add_argument("assignments", nargs="*", help="default: every assignment")
     outputs = commands.add_parser("outputs", help="re-execute solutions/ to refresh its outputs")
@@ -40,6 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     # nbgrader's Gradebook, used in this process too, runs `alembic` by name.
     os.environ["PATH"] = nbgrader_env()["PATH"]
     try:
+        if args.command == "check":
+            return _check(args)
         course = Course.locate(args.course_root)
         if args.command == "grade":
             return _grade(course, args)
@@ -68,3 +77,13 @@ def _grade(course: Course, args: argparse.Namespace) -> int:
     for row in errors:
         print(f"  {row.student_id}: {row.status}", file=sys.stderr)
     return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    from autograder.check import all_passed, check, format_report
+
+    if args.timeout <= 0:
+        raise AutograderError(f"--timeout must be a positive number of seconds, got {args.timeout}")
+    reports = check(args.notebook, timeout=args.timeout)
+    print(format_report(args.notebook, reports))
+    return 0 if all_passed(reports) else 1
