@@ -20,6 +20,15 @@ import torch
 from lesson_code import load_cells
 from torch.utils.benchmark import Timer
 
+# The cells of lesson 04's solution notebook that define what is measured, in order.
+LESSON_CELLS = ["imports", "get_total_norm", "clip_grads_with_norm_", "clip_grad_norm_",
+                "gpt2-shapes", "sum-of-squares", "fast_clip_grad_norm_"]
+
+
+def load_lesson() -> dict:
+    """Lesson 04's solution code (clipping functions, GPT-2 shapes), run from its notebook."""
+    return load_cells("04_clipping_pytorch", LESSON_CELLS)
+
 
 def milliseconds(function, min_run_time: float) -> float:
     timer = Timer("function()", globals={"function": function})
@@ -47,9 +56,7 @@ def main() -> None:
                         help="seconds each measurement repeats for (default 2)")
     args = parser.parse_args()
     os.environ["COURSE_QUICK"] = "1" if args.quick else "0"
-    lesson = load_cells("04_clipping_pytorch", [
-        "imports", "get_total_norm", "clip_grads_with_norm_", "clip_grad_norm_", "gpt2-shapes",
-        "sum-of-squares", "fast_clip_grad_norm_"])
+    lesson = load_lesson()
     config = lesson["GPT2_TINY"] if args.quick else lesson["GPT2_SMALL"]
     parameters = lesson["gpt2_like_parameters"](config)
     grads = [p.grad for p in parameters]

@@ -15,44 +15,33 @@ import torch
 from helpers import ROOT
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
-from lesson_code import load_cells  # noqa: E402
+from clip_grad_norm import exact_norm, load_lesson  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def lesson04():
-    return load_cells("04_clipping_pytorch", [
-        "imports", "get_total_norm", "clip_grads_with_norm_", "clip_grad_norm_", "gpt2-shapes",
-        "sum-of-squares", "fast_clip_grad_norm_"])
+    return load_lesson()
 
 
 def _float64_clip(parameters, max_norm):
     """clip_grad_norm_'s formula in float64: (norm, clipped gradients)."""
-    norm = math.sqrt(math.fsum(float(torch.sum(p.grad.double() ** 2)) for p in parameters))
+    norm = exact_norm(parameters)
     coefficient = min(1.0, max_norm / (norm + 1e-6))
     return norm, [(p.grad.double() * coefficient).float() for p in parameters]
-
-
-def _clone(parameters):
-    clones = []
-    for parameter in parameters:
-        clone = torch.nn.Parameter(torch.empty_like(parameter))
-        clone.grad = parameter.grad.clone()
-        clones.append(clone)
-    return clones
 
 
 @pytest.mark.parametrize("factor", [2.0, 0.5], ids=["nothing-to-clip", "clipping"])
 def test_fast_and_plain_clipping_agree_with_float64_on_gpt2_shapes(lesson04, factor):
     parameters = lesson04["gpt2_like_parameters"](lesson04["GPT2_TINY"], seed=3)
-    exact_norm, _ = _float64_clip(parameters, math.inf)
-    max_norm = factor * exact_norm
+    norm64 = exact_norm(parameters)
+    max_norm = factor * norm64
     _, expected = _float64_clip(parameters, max_norm)
     for name in ("fast_clip_grad_norm_", "clip_grad_norm_"):
-        clipped = _clone(parameters)
+        clipped = lesson04["clone_parameters"](parameters)
         norm = float(lesson04[name](clipped, max_norm))
         # The plain version's norm is PyTorch's float32 kernel's, and its coefficient with it.
         tolerance = 1e-6 if name.startswith("fast") else 1e-4
-        assert abs(norm - exact_norm) / exact_norm < tolerance, (name, norm, exact_norm)
+        assert abs(norm - norm64) / norm64 < tolerance, (name, norm, norm64)
         for got, want in zip((p.grad for p in clipped), expected, strict=True):
             torch.testing.assert_close(got, want, rtol=10 * tolerance, atol=1e-12)
 
