@@ -46,9 +46,22 @@ def _error_of(cell) -> tuple[str, str] | None:
     return None
 
 
+def _why_not_full(cell, score: float, points: float) -> str:
+    """Why nbgrader would give a test cell less than its points: its error, its output on
+    stderr (which nbgrader counts as a failure), or the partial credit it displayed."""
+    error = _error_of(cell)
+    if error is not None:
+        return f"{error[0]}: {error[1]}"
+    for output in cell.get("outputs", []):
+        if output.output_type == "stream" and output.name == "stderr":
+            return f"wrote to stderr, which grading counts as a failure: {output.text.strip()}"
+    return f"partial credit, {score:g} of {points:g}"
+
+
 def check(path: Path, timeout: int = 120) -> list[CellReport]:
     """Execute a copy of the notebook at `path` and report on every graded cell."""
     from nbclient import NotebookClient
+    from nbgrader.utils import determine_grade  # the verdict grading will give
 
     notebook = _read(path)
     # Checking needs the answers, not the full-size demonstrations.
@@ -69,13 +82,15 @@ def check(path: Path, timeout: int = 120) -> list[CellReport]:
             empty = not cell.source.strip() or cell.source.strip() == EMPTY_ANSWER
             reports.append(CellReport(grade_id, points, "empty" if empty else "written"))
             continue
+        score, _ = determine_grade(cell)
         error = _error_of(cell)
-        if error is None:
+        if score == points:
             reports.append(CellReport(grade_id, points, "passed"))
-        elif error[0] == "NotImplementedError":
+        elif error is not None and error[0] == "NotImplementedError":
             reports.append(CellReport(grade_id, points, "not answered"))
         else:
-            reports.append(CellReport(grade_id, points, "failed", f"{error[0]}: {error[1]}"))
+            reports.append(CellReport(grade_id, points, "failed",
+                                      _why_not_full(cell, score, points)))
     return reports
 
 
