@@ -6,7 +6,7 @@ For each: milliseconds, gigabytes of gradients read per second, that bandwidth a
 plain `torch.sum` over the same tensors (one read pass, the best a norm can do), and the norm's
 relative error against float64.
 
-    make bench                      # or: python benchmarks/clip_grad_norm.py [--quick]
+    make bench    # or: python benchmarks/clip_grad_norm.py [--quick] [--device cuda] [--threads N]
 """
 
 from __future__ import annotations
@@ -35,6 +35,33 @@ def milliseconds(function, min_run_time: float) -> float:
     return timer.blocked_autorange(min_run_time=min_run_time).median * 1e3
 
 
+def on_device(parameters, device: str) -> list:
+    """The same gradients, on `device` (a parameter's .grad must live where the parameter does)."""
+    if device == "cpu":
+        return parameters
+    moved = []
+    for parameter in parameters:
+        twin = torch.nn.Parameter(torch.empty(parameter.shape, device=device))
+        twin.grad = parameter.grad.to(device)
+        moved.append(twin)
+    return moved
+
+
+def synchronizes(clip, parameters) -> bool:
+    """Whether one call of `clip` (nothing to clip) makes the CPU wait for the GPU."""
+    torch.cuda.synchronize()
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        clip(parameters, 1e9)
+    except RuntimeError as error:
+        if "synchroniz" not in str(error):
+            raise
+        return True
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+    return False
+
+
 def exact_norm(parameters) -> float:
     return math.sqrt(math.fsum(float(torch.sum(p.grad.double() ** 2)) for p in parameters))
 
@@ -54,16 +81,23 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="a small GPT-2 shape (a smoke test)")
     parser.add_argument("--min-run-time", type=float, default=2.0,
                         help="seconds each measurement repeats for (default 2)")
+    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"],
+                        help="where the gradients live (default cpu)")
+    parser.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's)")
     args = parser.parse_args()
     os.environ["COURSE_QUICK"] = "1" if args.quick else "0"
+    if args.threads:
+        torch.set_num_threads(args.threads)
     lesson = load_lesson()
     config = lesson["GPT2_TINY"] if args.quick else lesson["GPT2_SMALL"]
-    parameters = lesson["gpt2_like_parameters"](config)
+    parameters = on_device(lesson["gpt2_like_parameters"](config), args.device)
     grads = [p.grad for p in parameters]
     gigabytes = sum(g.numel() * g.element_size() for g in grads) / 1e9
-    print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, torch "
-          f"{torch.__version__} with {torch.get_num_threads()} threads; {len(grads)} float32 "
-          f"gradients, {sum(g.numel() for g in grads) / 1e6:.1f} M values ({gigabytes:.3f} GB)")
+    where = (torch.cuda.get_device_name() if args.device == "cuda"
+             else f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs")
+    print(f"{where}, torch {torch.__version__} with {torch.get_num_threads()} threads; "
+          f"{len(grads)} float32 gradients on {args.device}, "
+          f"{sum(g.numel() for g in grads) / 1e6:.1f} M values ({gigabytes:.3f} GB)")
 
     def torch_clip(foreach):
         def clip(params, max_norm):
@@ -99,6 +133,10 @@ def main() -> None:
         print(f"{name:38s} | {cells[0]} | {cells[1]} | {error:.1e}")
     print("\nGB/s: gigabytes of gradients per second of the whole call; 'of sum': that as a "
           "fraction of torch.sum's; speed: relative to torch foreach=True.")
+    if args.device == "cuda":
+        print("makes the CPU wait for the GPU when nothing needs clipping: " + "; ".join(
+            f"{name}: {'yes' if synchronizes(clip, parameters) else 'no'}"
+            for name, clip in contenders.items()))
 
 
 if __name__ == "__main__":
