@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from pathlib import Path
 
+from autograder.collect import DEFAULT_ZIP_PATTERN
 from autograder.course import AutograderError, Course, nbgrader_env
 
 
@@ -19,11 +21,30 @@ def build_parser() -> argparse.ArgumentParser:
     grade = commands.add_parser("grade", help="autograde a folder of submissions")
     grade.add_argument("assignment", help="e.g. 01_vector_products")
     grade.add_argument("submissions", type=Path,
-                       help="folder of <student_id>/<notebook>.ipynb (never modified)")
+                       help="folder of <student_id>/<notebook>.ipynb, or a .zip from an LMS "
+                            "(never modified)")
     grade.add_argument("--out", type=Path, required=True,
                        help="folder for grades.csv, feedback/, gradebook.db and the log")
+    grade.add_argument("--jobs", type=int, default=0,
+                       help="learners graded at once (default: one per CPU core)")
     grade.add_argument("--timeout", type=int, default=120,
                        help="seconds one notebook cell may run (default: 120)")
+    grade.add_argument("--notebook-timeout", type=int, default=900,
+                       help="seconds one learner's whole grading may take (default: 900)")
+    grade.add_argument("--memory", default="4G",
+                       help="memory one learner's kernel may allocate, e.g. 2G, 512M "
+                            "(default: 4G)")
+    grade.add_argument("--db", metavar="URL",
+                       help="the gradebook as an SQLAlchemy URL, e.g. "
+                            "postgresql://user@host/course (default: SQLite OUT/gradebook.db)")
+    grade.add_argument("--zip-pattern", default=DEFAULT_ZIP_PATTERN,
+                       help="regular expression with a (?P<student_id>...) group that finds the "
+                            "learner in a .zip member's name (default: %(default)s, the text "
+                            "before the first underscore)")
+    grade.add_argument("--no-sandbox", action="store_true",
+                       help="run learner code without bubblewrap, with your permissions (only "
+                            "for code you trust)")
+    grade.add_argument("--no-progress", action="store_true", help="no progress bar")
     grade.add_argument("--regrade", action="store_true",
                        help="autograde every submission again, even unchanged ones (a re-run "
                             "normally grades only new or changed ones, keeping manual grades)")
@@ -67,16 +88,38 @@ def main(argv: list[str] | None = None) -> int:
 def _grade(course: Course, args: argparse.Namespace) -> int:
     from autograder.grade import grade
 
-    if args.timeout <= 0:
-        raise AutograderError(f"--timeout must be a positive number of seconds, got {args.timeout}")
+    for option in ("timeout", "notebook_timeout"):
+        if getattr(args, option) <= 0:
+            raise AutograderError(f"--{option.replace('_', '-')} must be a positive number of "
+                                  f"seconds, got {getattr(args, option)}")
+    if args.jobs < 0:
+        raise AutograderError(f"--jobs must be 0 (one per core) or more, got {args.jobs}")
     rows = grade(course, args.assignment, args.submissions, args.out, timeout=args.timeout,
-                 regrade=args.regrade)
-    errors = [row for row in rows if row.status.startswith("error")]
-    print(f"graded {len(rows) - len(errors)} of {len(rows)} submissions; "
+                 regrade=args.regrade, jobs=args.jobs, notebook_timeout=args.notebook_timeout,
+                 memory_bytes=parse_size(args.memory), db_url=args.db,
+                 zip_pattern=args.zip_pattern, sandbox=not args.no_sandbox,
+                 progress=not args.no_progress)
+    problems = [row for row in rows if row.status not in ("graded", "needs manual grading")]
+    flagged = [row for row in rows if row.review]
+    print(f"graded {len(rows) - len(problems)} of {len(rows)} submissions; "
           f"grades in {args.out / 'grades.csv'}")
-    for row in errors:
+    for row in problems:
         print(f"  {row.student_id}: {row.status}", file=sys.stderr)
+    for row in flagged:
+        print(f"  {row.student_id}: review: {'; '.join(row.review)}", file=sys.stderr)
     return 0
+
+
+def parse_size(text: str) -> int:
+    """'4G', '512M', '1073741824' -> bytes."""
+    units = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]?)i?B?\s*", text, re.IGNORECASE)
+    if not match:
+        raise AutograderError(f"--memory {text!r} is not a size such as 4G or 512M")
+    size = int(float(match.group(1)) * units[match.group(2).upper()])
+    if size < 256 * 2**20:
+        raise AutograderError(f"--memory {text} is too small for a Python kernel (at least 256M)")
+    return size
 
 
 def _check(args: argparse.Namespace) -> int:

@@ -1,26 +1,52 @@
 """`python -m autograder grade`: autograde a folder of submissions with nbgrader.
 
 SUBMISSIONS holds one folder per learner, `<student_id>/<notebook>.ipynb` (nbgrader's own
-`<student_id>/<assignment>/<notebook>.ipynb` works too). Everything is copied into a grading
-workspace under OUT, so nothing under SUBMISSIONS is ever written. OUT receives:
+`<student_id>/<assignment>/<notebook>.ipynb` works too), or is a .zip of such folders or of
+files named `<student_id>_<anything>.ipynb`, as learning management systems download them (see
+autograder.collect). Everything is copied into a grading workspace under OUT, so nothing under
+SUBMISSIONS is ever written. OUT receives:
 
-- grades.csv: one row per learner and notebook, points per graded cell, total, max, status;
+- grades.csv: one row per learner and notebook, points per graded cell, total, max, status
+  (graded / needs manual grading / timeout / error: ...), and review (why to look at it by hand);
 - feedback/<student_id>/<notebook>.html: nbgrader's feedback for the learner;
-- gradebook.db: nbgrader's SQLite gradebook (manual grading goes on from there);
+- gradebook.db: nbgrader's SQLite gradebook (manual grading goes on from there), unless --db
+  names another database;
 - autograder.log: what nbgrader printed; nbgrader/: the workspace nbgrader graded in.
+
+Learners are graded in parallel (`jobs`), each by its own nbgrader process
+(autograder.worker: gradebook access serialized by a lock file), each kernel in the sandbox of
+autograder.sandbox.
 """
 
 from __future__ import annotations
 
+import copy
 import csv
+import os
 import re
 import shutil
+import signal
+import subprocess
+import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 
-from autograder.course import AutograderError, Course, GradeCell, run_nbgrader
+from autograder.collect import DEFAULT_ZIP_PATTERN, unpack_zip
+from autograder.course import AutograderError, Course, GradeCell, nbgrader_env, run_nbgrader
+from autograder.kernel_guard import GUARD_MARK
+from autograder.review import review
+from autograder.sandbox import (
+    POLICY_VARIABLE,
+    SandboxPolicy,
+    find_bwrap,
+    find_pids_cgroups,
+    process_limit,
+)
+from autograder.worker import LOCK_VARIABLE
 
 # Names nbgrader and file systems both accept; anything else is reported, not graded.
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@+-]{0,99}$")
@@ -42,6 +68,7 @@ class Submission:
     student_id: str
     notebooks: dict[str, Path] = field(default_factory=dict)  # notebook name -> learner's file
     problem: str | None = None  # why it cannot be graded, if it cannot
+    notes: list[str] = field(default_factory=list)  # for the review column (renamed files ...)
 
 
 @dataclass
@@ -50,57 +77,187 @@ class GradeRow:
     notebook: str
     scores: dict[str, float | None]  # grade_id -> points, None while awaiting manual grading
     status: str
+    review: list[str] = field(default_factory=list)
+
+
+@dataclass
+class GradingOptions:
+    timeout: int = 120               # seconds a cell may run
+    notebook_timeout: int = 900      # seconds one learner's grading may take in all
+    jobs: int = 0                    # learners graded at once; 0: one per CPU core
+    db_url: str | None = None        # the gradebook; None: SQLite OUT/gradebook.db
+    sandbox: bool = True             # False only when the instructor says --no-sandbox
+    memory_bytes: int = 4 * 2**30    # per kernel (RLIMIT_DATA)
+    zip_pattern: str = DEFAULT_ZIP_PATTERN
+    progress: bool = False           # a progress bar on stderr
+    regrade: bool = False
 
 
 def grade(course: Course, assignment: str, submissions: Path, out: Path,
-          timeout: int = 120, regrade: bool = False) -> list[GradeRow]:
+          timeout: int = 120, regrade: bool = False, **options) -> list[GradeRow]:
     """Grade every submission of `assignment` under `submissions`; write results to `out`.
 
     A re-run into the same `out` autogrades only what is new or changed (a learner's notebook,
     or the assignment's source), so manual grades entered in between are kept; `regrade=True`
-    autogrades everything again.
+    autogrades everything again. `options`: the other fields of GradingOptions.
     """
+    settings = GradingOptions(timeout=timeout, regrade=regrade, **options)
     source = course.source_dir(assignment)
     notebooks = course.notebooks(assignment)
     submissions, out = submissions.resolve(), out.resolve()
     _check_paths(submissions, out, course)
+    policy = _sandbox_policy(settings, course, submissions, out)
     _prepare_output(out)
+    if submissions.is_file():
+        submissions = unpack_zip(submissions, out / "unzipped", settings.zip_pattern)
     log = out / "autograder.log"
-    db_url = f"sqlite:///{out / 'gradebook.db'}"
+    db_url = settings.db_url or f"sqlite:///{out / 'gradebook.db'}"
     workspace, source_changed = _prepare_workspace(out, source, assignment, db_url)
-    regrade = regrade or source_changed
 
     found = discover(submissions, assignment, notebooks)
-    gradable = [s for s in found if s.problem is None]
     to_grade = []
-    for submission in gradable:
+    for submission in (s for s in found if s.problem is None):
         changed = _copy_submission(submission, workspace, assignment)
         graded_before = (workspace / "autograded" / submission.student_id / assignment).is_dir()
-        if changed or regrade or not graded_before:
+        if changed or settings.regrade or source_changed or not graded_before:
             to_grade.append(submission)
 
-    settings = [f"--ExecutePreprocessor.timeout={timeout}"]
-    result = run_nbgrader(["generate_assignment", assignment, "--force", "--create", *settings],
-                          cwd=workspace, log=log)
-    # nbgrader can exit 0 after a failure (a config error, say): check what it was to create.
-    if result.returncode != 0 or not (out / "gradebook.db").is_file():
+    nbgrader_settings = [f"--ExecutePreprocessor.timeout={settings.timeout}"]
+    result = run_nbgrader(["generate_assignment", assignment, "--force", "--create",
+                           *nbgrader_settings], cwd=workspace, log=log)
+    # nbgrader can exit 0 after a failure (a config error, say): check that it registered it.
+    if result.returncode != 0 or not _assignment_registered(db_url, assignment):
         raise AutograderError(f"nbgrader could not register {assignment} in the gradebook "
-                              f"{out / 'gradebook.db'}; see {log}")
+                              f"{_shown(db_url)}; see {log}")
 
-    failed: dict[str, str] = {}
-    for submission in to_grade:
-        # One learner at a time, so that one broken notebook cannot stop the others.
-        result = run_nbgrader(["autograde", assignment, f"--student={submission.student_id}",
-                               "--create", "--force", *settings], cwd=workspace, log=log)
-        if result.returncode != 0:
-            failed[submission.student_id] = f"error: nbgrader could not grade it (see {log.name})"
-    run_nbgrader(["generate_feedback", assignment, "--force", *settings], cwd=workspace, log=log)
+    failed = _autograde_all(to_grade, assignment, workspace, log, settings, policy,
+                            [*nbgrader_settings,
+                             "--Execute.kernel_manager_class="
+                             "autograder.sandbox.SandboxedKernelManager"])
+    run_nbgrader(["generate_feedback", assignment, "--force", *nbgrader_settings],
+                 cwd=workspace, log=log)
 
     cells = {name: course.grade_cells(assignment, name) for name in notebooks}
     rows = _collect_rows(assignment, cells, found, failed, db_url)
+    _add_reviews(rows, found, workspace, assignment)
     _copy_feedback(workspace, assignment, out)
     write_csv(rows, cells, out / "grades.csv")
     return rows
+
+
+def _sandbox_policy(settings: GradingOptions, course: Course, submissions: Path,
+                    out: Path) -> SandboxPolicy:
+    """What the kernels may not see or take; refuses to go on without bubblewrap unless told."""
+    bwrap = None
+    if settings.sandbox:
+        bwrap = find_bwrap()
+        if bwrap is None:
+            raise AutograderError(
+                "bubblewrap (the bwrap command) is not installed, so learner code would run with "
+                "your permissions: it could read the hidden tests and the gradebook, or delete "
+                "files. Install it (Debian/Ubuntu: apt-get install bubblewrap) or, only for code "
+                "you trust, pass --no-sandbox")
+        probe = subprocess.run([bwrap, "--ro-bind", "/", "/", "--unshare-all", "--", "true"],
+                               capture_output=True, text=True)
+        if probe.returncode != 0:
+            raise AutograderError(
+                f"bubblewrap is installed but cannot create a sandbox here ({probe.stderr.strip()}"
+                "); user namespaces may be disabled. Enable them, or pass --no-sandbox for code "
+                "you trust")
+    hidden = [out, submissions if submissions.is_dir() else submissions.parent,
+              course.solutions, course.root / ".git"]
+    database = _sqlite_path(settings.db_url) if settings.db_url else None
+    if database is not None:
+        hidden.append(database)
+    # RLIMIT_NPROC does not bind root: as root, cap each kernel's processes in a cgroup.
+    pids_cgroups = find_pids_cgroups() if os.getuid() == 0 else None
+    return SandboxPolicy(bwrap=bwrap, hidden=[str(path) for path in hidden],
+                         memory_bytes=settings.memory_bytes, max_processes=process_limit(),
+                         pids_cgroups=pids_cgroups)
+
+
+def _sqlite_path(db_url: str) -> Path | None:
+    prefix = "sqlite:///"
+    return Path(db_url[len(prefix):]).resolve() if db_url.startswith(prefix) else None
+
+
+def _shown(db_url: str) -> str:
+    """A database URL without its password, for messages."""
+    return re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@", db_url)
+
+
+def _assignment_registered(db_url: str, assignment: str) -> bool:
+    from nbgrader.api import Gradebook, MissingEntry
+
+    try:
+        with Gradebook(db_url) as gradebook:
+            gradebook.find_assignment(assignment)
+    except MissingEntry:
+        return False
+    except Exception as error:  # an unreachable server, a wrong password, a bad URL
+        raise AutograderError(f"cannot open the gradebook {_shown(db_url)}: {error}") from error
+    return True
+
+
+def _autograde_all(to_grade: list[Submission], assignment: str, workspace: Path, log: Path,
+                   settings: GradingOptions, policy: SandboxPolicy,
+                   nbgrader_settings: list[str]) -> dict[str, str]:
+    """Autograde each learner in its own nbgrader process, `settings.jobs` at a time.
+    Returns the status of each learner whose grading failed."""
+    from tqdm import tqdm
+
+    env = nbgrader_env()
+    env[LOCK_VARIABLE] = str(workspace.parent / "gradebook.lock")
+    env[POLICY_VARIABLE] = policy.to_env()
+    log_lock = threading.Lock()
+    failed: dict[str, str] = {}
+
+    def one(submission: Submission) -> tuple[str, str | None]:
+        command = [sys.executable, "-m", "autograder.worker", "autograde", assignment,
+                   f"--student={submission.student_id}", "--create", "--force",
+                   *nbgrader_settings]
+        output, status = _run_limited(command, workspace, env, settings.notebook_timeout)
+        with log_lock, log.open("a", encoding="utf-8") as handle:
+            handle.write(f"$ nbgrader autograde {assignment} --student="
+                         f"{submission.student_id}\n{output}\n")
+        if status is not None:
+            # Nothing half-graded may stay behind: the next run grades this learner again.
+            shutil.rmtree(workspace / "autograded" / submission.student_id / assignment,
+                          ignore_errors=True)
+        return submission.student_id, status
+
+    jobs = settings.jobs or os.cpu_count() or 1
+    with ThreadPoolExecutor(max_workers=jobs) as pool, tqdm(
+            total=len(to_grade), desc=f"grading {assignment}", unit="learner",
+            disable=not settings.progress or not to_grade, file=sys.stderr) as bar:
+        for future in as_completed([pool.submit(one, s) for s in to_grade]):
+            student_id, status = future.result()
+            if status is not None:
+                failed[student_id] = status
+            bar.set_postfix(failed=len(failed))
+            bar.update()
+    return failed
+
+
+def _run_limited(command: list[str], cwd: Path, env: dict[str, str],
+                 seconds: int) -> tuple[str, str | None]:
+    """Run an nbgrader process for one learner; (its output, a failure status or None)."""
+    process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True, errors="replace",
+                               start_new_session=True)
+    try:
+        output, _ = process.communicate(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        # The sandboxed kernel dies with its parent (bwrap --die-with-parent).
+        os.killpg(process.pid, signal.SIGKILL)
+        output, _ = process.communicate()
+        return output, "timeout"
+    if process.returncode == 0:
+        return output, None
+    if "DeadKernelError" in output or "Kernel died" in output:
+        return output, ("error: the kernel died while running the notebook (os._exit, a crash, "
+                        "or more memory than the sandbox allows)")
+    return output, "error: nbgrader could not grade it (see autograder.log)"
 
 
 def discover(submissions: Path, assignment: str, notebooks: list[str]) -> list[Submission]:
@@ -119,18 +276,41 @@ def discover(submissions: Path, assignment: str, notebooks: list[str]) -> list[S
             submission.problem = (f"error: {folder.name!r} is not a usable student id (letters, "
                                   "digits and . _ @ + - only)")
         else:
-            for name in notebooks:
-                path = _find_notebook(folder, assignment, name)
-                if path is None:
-                    submission.problem = f"error: no {name} in {folder.name}/"
-                    break
-                problem = _unreadable(path, submissions)
-                if problem:
-                    submission.problem = problem
-                    break
-                submission.notebooks[name] = path
+            _match_notebooks(submission, folder, assignment, notebooks, submissions)
         found.append(submission)
     return found
+
+
+def _match_notebooks(submission: Submission, folder: Path, assignment: str,
+                     notebooks: list[str], submissions: Path) -> None:
+    """Find each of the assignment's notebooks in a learner's folder. A notebook handed in under
+    another name (an LMS often appends "-1") is graded when it is the only candidate."""
+    handed_in = [p for place in (folder, folder / assignment) if place.is_dir()
+                 for p in sorted(place.glob("*.ipynb")) if p.is_file() and not p.is_symlink()]
+    for name in notebooks:
+        path = _find_notebook(folder, assignment, name)
+        if path is None:
+            others = [p for p in handed_in if p.name not in notebooks]
+            if len(notebooks) == 1 and len(others) == 1:
+                path = others[0]
+                submission.notes.append(f"graded {path.name} as {name}")
+            elif others:
+                submission.problem = (f"error: no {name} in {folder.name}/, and "
+                                      f"{len(others)} other notebooks "
+                                      f"({', '.join(p.name for p in others)}): which one?")
+                return
+            else:
+                submission.problem = f"error: no {name} in {folder.name}/"
+                return
+        problem = _unreadable(path, submissions)
+        if problem:
+            submission.problem = problem
+            return
+        submission.notebooks[name] = path
+    graded = set(submission.notebooks.values())
+    extra = [p.name for p in handed_in if p not in graded]
+    if extra:
+        submission.notes.append(f"also handed in {', '.join(extra)} (not graded)")
 
 
 def _find_notebook(folder: Path, assignment: str, name: str) -> Path | None:
@@ -155,8 +335,11 @@ def _unreadable(path: Path, submissions: Path) -> str | None:
 
 
 def _check_paths(submissions: Path, out: Path, course: Course) -> None:
-    if not submissions.is_dir():
-        raise AutograderError(f"submissions folder {submissions} does not exist or is not a folder")
+    if submissions.is_file() and submissions.suffix.lower() != ".zip":
+        raise AutograderError(f"submissions {submissions} is a file but not a .zip; expected a "
+                              "folder of <student_id>/<notebook>.ipynb or a .zip of them")
+    if not submissions.exists():
+        raise AutograderError(f"submissions folder {submissions} does not exist")
     if out == submissions or submissions in out.parents:
         raise AutograderError(f"--out {out} is inside the submissions folder {submissions}; "
                               "choose a folder outside it, so that no submission is touched")
@@ -202,9 +385,12 @@ def _digest(folder: Path) -> dict[str, bytes]:
 
 
 def _copy_submission(submission: Submission, workspace: Path, assignment: str) -> bool:
-    """Copy the learner's notebooks into the workspace; return whether they changed."""
+    """Copy the learner's notebooks into the workspace, their nbgrader metadata restored from
+    the source; return whether they changed since the last run."""
     target = workspace / "submitted" / submission.student_id / assignment
-    incoming = {name: path.read_bytes() for name, path in submission.notebooks.items()}
+    source = workspace / "source" / assignment
+    incoming = {name: _with_source_metadata(path, source / name)
+                for name, path in submission.notebooks.items()}
     if target.is_dir() and _digest(target) == incoming:
         return False
     if target.exists():
@@ -213,6 +399,24 @@ def _copy_submission(submission: Submission, workspace: Path, assignment: str) -
     for name, content in incoming.items():
         (target / name).write_bytes(content)
     return True
+
+
+def _with_source_metadata(path: Path, source_path: Path) -> bytes:
+    """The learner's notebook with every cell's nbgrader metadata (grade id, points, locked)
+    taken from the source cell of the same id, and stripped from cells the source does not
+    grade. nbgrader restores locked cells' contents itself, but refuses a notebook whose grading
+    metadata was edited; a learner can neither rename a test nor give it more points."""
+    notebook = nbformat.read(path, as_version=4)
+    source_cells = {cell.get("id"): cell for cell in nbformat.read(source_path, as_version=4).cells
+                    if "nbgrader" in cell.get("metadata", {})}
+    source_ids = {cell.metadata["nbgrader"].get("grade_id") for cell in source_cells.values()}
+    for cell in notebook.cells:
+        original = source_cells.get(cell.get("id"))
+        if original is not None:
+            cell.metadata["nbgrader"] = copy.deepcopy(original.metadata["nbgrader"])
+        elif cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") not in source_ids:
+            cell.get("metadata", {}).pop("nbgrader", None)  # not a cell the course grades
+    return nbformat.writes(notebook).encode("utf-8")
 
 
 def _collect_rows(assignment: str, cells: dict[str, list[GradeCell]], found: list[Submission],
@@ -253,6 +457,41 @@ def _scores(graded, cells: list[GradeCell]) -> tuple[dict[str, float | None], st
     return scores, "needs manual grading" if pending else "graded"
 
 
+def _add_reviews(rows: list[GradeRow], found: list[Submission], workspace: Path,
+                 assignment: str) -> None:
+    """Fill in each row's review notes, and mark notebooks in which a cell ran out of time."""
+    by_student = {submission.student_id: submission for submission in found}
+    for row in rows:
+        submission = by_student[row.student_id]
+        row.review += submission.notes
+        learner_file = submission.notebooks.get(row.notebook)
+        if learner_file is not None:
+            row.review += review(nbformat.read(learner_file, as_version=4))
+        graded = workspace / "autograded" / row.student_id / assignment / row.notebook
+        if row.status.startswith("error") or not graded.is_file():
+            continue
+        timed_out, guard_lines = _scan_outputs(nbformat.read(graded, as_version=4))
+        if timed_out:
+            row.status = "timeout"
+        row.review += guard_lines
+
+
+def _scan_outputs(notebook) -> tuple[bool, list[str]]:
+    """(whether a cell hit the per-cell timeout, the kernel guard's reports)."""
+    timed_out, guard_lines = False, []
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error" and output.get("ename") == "CellTimeoutError":
+                timed_out = True
+            text = output.get("text", "") if output.get("output_type") == "stream" else ""
+            for line in text.splitlines():
+                if line.startswith(GUARD_MARK):
+                    replaced = re.search(r"replaced (.*), which the tests rely on", line)
+                    guard_lines.append("kernel guard: the notebook replaced "
+                                       + (replaced.group(1) if replaced else line))
+    return timed_out, list(dict.fromkeys(guard_lines))
+
+
 def _copy_feedback(workspace: Path, assignment: str, out: Path) -> None:
     for html in sorted((workspace / "feedback").glob(f"*/{assignment}/*.html")):
         student_id = html.parent.parent.name
@@ -262,17 +501,17 @@ def _copy_feedback(workspace: Path, assignment: str, out: Path) -> None:
 
 
 def write_csv(rows: list[GradeRow], cells: dict[str, list[GradeCell]], path: Path) -> None:
-    """grades.csv: student_id, notebook, one column per graded cell, total, max, status."""
+    """grades.csv: student_id, notebook, one column per graded cell, total, max, status, review."""
     columns = [cell.grade_id for graded_cells in cells.values() for cell in graded_cells]
     maxima = {name: sum(cell.points for cell in graded) for name, graded in cells.items()}
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["student_id", "notebook", *columns, "total", "max", "status"])
+        writer.writerow(["student_id", "notebook", *columns, "total", "max", "status", "review"])
         for row in rows:
             points = [_number(row.scores.get(column, "")) for column in columns]
             total = sum(score or 0.0 for score in row.scores.values())
             writer.writerow([row.student_id, row.notebook, *points, _number(total),
-                             _number(maxima[row.notebook]), row.status])
+                             _number(maxima[row.notebook]), row.status, "; ".join(row.review)])
 
 
 def _number(value) -> str:

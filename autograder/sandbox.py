@@ -1,0 +1,197 @@
+"""Run only the learner's kernel in a bubblewrap sandbox; nbgrader and the gradebook stay outside.
+
+nbgrader starts one kernel per notebook through a jupyter_client kernel manager. The grader
+configures `SandboxedKernelManager` as that class (`--Execute.kernel_manager_class`), and it wraps
+the kernel's command line in `bwrap` (https://github.com/containers/bubblewrap):
+
+- the file system read-only, `/tmp` a private tmpfs (the kernel's scratch space), and the paths
+  the grader names hidden behind empty tmpfs mounts: the output folder with the gradebook and the
+  other learners' notebooks, the submissions, the course's solutions and its git history (the
+  hidden tests). The notebook's own folder is mounted back read-only so that it can start there;
+- no network (a fresh network namespace holds only loopback), its own process tree (all of it
+  ends with the kernel), no capabilities;
+- resource limits through `prlimit`: memory (RLIMIT_DATA: what malloc and mmap can take) and the
+  size of a file it writes; the number of processes (a fork bomb stops there) through RLIMIT_NPROC,
+  or, when the grader runs as root (which RLIMIT_NPROC does not bind), a pids cgroup per kernel;
+- the kernel talks to nbgrader over ZMQ on Unix sockets (`transport="ipc"`) in a directory of its
+  own, bound into the sandbox together with the connection file: TCP ports would not cross the
+  network namespace. JPY_PARENT_PID is unset: in its own PID namespace the kernel would otherwise
+  see its parent as gone and exit.
+
+The policy travels from the grader to nbgrader's process in the GRADCLIP_SANDBOX environment
+variable (JSON), because nbgrader instantiates the manager itself.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+
+from jupyter_client.manager import AsyncKernelManager
+from traitlets import default
+
+POLICY_VARIABLE = "GRADCLIP_SANDBOX"
+GUARD_EXTENSION = "autograder.kernel_guard"
+
+
+@dataclass
+class SandboxPolicy:
+    bwrap: str | None                # None: no sandbox (--no-sandbox), only the guard and limits
+    hidden: list[str] = field(default_factory=list)  # paths the kernel must not see
+    memory_bytes: int = 4 * 2**30
+    file_bytes: int = 2**30
+    max_processes: int = 4096        # RLIMIT_NPROC, for a grader that is not root
+    pids_cgroups: str | None = None  # as root: a writable pids cgroup hierarchy to cap it in
+    kernel_processes: int = 512      # the cap per kernel there
+
+    def to_env(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_env(cls) -> SandboxPolicy | None:
+        text = os.environ.get(POLICY_VARIABLE)
+        return cls(**json.loads(text)) if text else None
+
+
+def find_bwrap() -> str | None:
+    return shutil.which("bwrap")
+
+
+def process_limit() -> int:
+    """RLIMIT_NPROC counts every process and thread of the user, not only the sandbox's: allow
+    what the user runs now plus a margin, so that a fork bomb is stopped and nothing else is."""
+    uid, count = os.getuid(), 0
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                if entry.stat().st_uid == uid:
+                    count += len(os.listdir(f"/proc/{entry.name}/task"))
+            except OSError:
+                continue  # the process ended while we counted
+    return count + 1024
+
+
+def find_pids_cgroups() -> str | None:
+    """A pids cgroup hierarchy this process may create groups in (cgroup v1 or v2), or None."""
+    for root in ("/sys/fs/cgroup/pids", "/sys/fs/cgroup"):
+        probe = os.path.join(root, f"gradclip-probe-{os.getpid()}")
+        try:
+            os.mkdir(probe)
+        except OSError:
+            continue
+        try:
+            if os.path.exists(os.path.join(probe, "pids.max")):
+                return root
+        finally:
+            os.rmdir(probe)
+    return None
+
+
+def create_pids_cgroup(root: str, limit: int) -> str:
+    """A new cgroup under `root` that holds at most `limit` processes; returns its folder."""
+    folder = tempfile.mkdtemp(prefix="gradclip-kernel-", dir=root)
+    with open(os.path.join(folder, "pids.max"), "w") as handle:
+        handle.write(str(limit))
+    return folder
+
+
+def remove_pids_cgroup(folder: str) -> None:
+    """Remove a kernel's cgroup once its last process has gone (that takes a moment after the
+    kernel exits); one still busy after two seconds is left for the system to clean up."""
+    for _ in range(20):
+        try:
+            os.rmdir(folder)
+            return
+        except FileNotFoundError:
+            return
+        except OSError:
+            time.sleep(0.1)
+
+
+def sandbox_command(kernel_cmd: list[str], cwd: str, runtime_dir: str,
+                    policy: SandboxPolicy, cgroup: str | None = None) -> list[str]:
+    """The kernel command, limited by prlimit and, with a policy's bwrap, inside the sandbox;
+    with `cgroup`, it first moves itself into that cgroup (its children stay there)."""
+    limits = ["prlimit", f"--data={policy.memory_bytes}", f"--fsize={policy.file_bytes}",
+              f"--nproc={policy.max_processes}", "--"]
+    # nbgrader interrupts a cell that runs too long with SIGINT to the process group, which
+    # bwrap leads: bwrap must ignore it (or it would die, and the kernel with it). The kernel
+    # inherits the ignore, but ipykernel installs its own SIGINT handler around each cell.
+    join_cgroup = "" if cgroup is None else f'echo $$ > "{cgroup}/cgroup.procs" && '
+    enter = ["sh", "-c", f'trap "" INT && {join_cgroup}exec "$@"', "sandbox"]
+    if policy.bwrap is None:
+        return [*enter, *limits, *kernel_cmd]
+    command = [policy.bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
+               "--tmpfs", "/tmp"]
+    # Mounts apply in order: hide what holds the notebook's folder, mount that folder back, then
+    # hide what lies inside it.
+    # hide what lies inside it; last, make the hiding tmpfs mounts read-only, so that a write
+    # there fails instead of landing in a throwaway folder.
+    inside = [path for path in policy.hidden if _is_within(path, cwd)]
+    outside = [path for path in policy.hidden if path not in inside]
+    command += _hide(outside)
+    command += ["--ro-bind", cwd, cwd, *_hide(inside)]
+    command += [argument for path in policy.hidden if os.path.isdir(path)
+                for argument in ("--remount-ro", path)]
+    command += ["--bind", runtime_dir, runtime_dir,
+                # No --new-session: nbgrader interrupts a cell that runs too long by signalling
+                # the kernel's process group. The kernel has no terminal to inject into anyway
+                # (jupyter_client starts it in a session of its own).
+                "--unshare-all", "--die-with-parent", "--cap-drop", "ALL",
+                "--unsetenv", "JPY_PARENT_PID", "--setenv", "HOME", "/tmp",
+                "--setenv", "MPLCONFIGDIR", "/tmp", "--setenv", "TMPDIR", "/tmp",
+                "--chdir", cwd, "--"]
+    return [*enter, *command, *limits, *kernel_cmd]
+
+
+def _is_within(path: str, folder: str) -> bool:
+    return os.path.commonpath([os.path.abspath(path), os.path.abspath(folder)]) == \
+        os.path.abspath(folder)
+
+
+def _hide(paths: list[str]) -> list[str]:
+    """bwrap arguments that make folders look empty and files look like /dev/null."""
+    arguments = []
+    for path in paths:
+        if os.path.isdir(path):
+            arguments += ["--tmpfs", path]
+        elif os.path.exists(path):
+            arguments += ["--ro-bind", "/dev/null", path]
+    return arguments
+
+
+class SandboxedKernelManager(AsyncKernelManager):
+    """A kernel manager whose kernels run under the policy in GRADCLIP_SANDBOX."""
+
+    @default("transport")
+    def _default_transport(self) -> str:
+        return "ipc"
+
+    async def _async_pre_start_kernel(self, **kw):
+        policy = SandboxPolicy.from_env() or SandboxPolicy(bwrap=find_bwrap())
+        # One private directory for the connection file and the ZMQ sockets, bound into the
+        # sandbox (its /tmp is a fresh tmpfs, so the default locations would not be seen).
+        self._runtime_dir = tempfile.mkdtemp(prefix="gradclip-kernel-")
+        self.connection_file = os.path.join(self._runtime_dir, "kernel.json")
+        self.ip = os.path.join(self._runtime_dir, "zmq")
+        kernel_cmd, kw = await super()._async_pre_start_kernel(**kw)
+        kernel_cmd = [*kernel_cmd, f"--IPKernelApp.extensions={GUARD_EXTENSION}"]
+        cwd = os.path.abspath(kw.get("cwd") or os.getcwd())
+        self._cgroup = (create_pids_cgroup(policy.pids_cgroups, policy.kernel_processes)
+                        if policy.pids_cgroups else None)
+        return sandbox_command(kernel_cmd, cwd, self._runtime_dir, policy, self._cgroup), kw
+
+    async def _async_cleanup_resources(self, restart: bool = False) -> None:
+        await super()._async_cleanup_resources(restart=restart)
+        runtime_dir = getattr(self, "_runtime_dir", None)
+        if runtime_dir and not restart:
+            shutil.rmtree(runtime_dir, ignore_errors=True)
+        cgroup = getattr(self, "_cgroup", None)
+        if cgroup and not restart:
+            remove_pids_cgroup(cgroup)
+
+    cleanup_resources = _async_cleanup_resources
