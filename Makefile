@@ -28,7 +28,7 @@ help:
 	@echo "make test     set everything up and run every test"
 	@echo "make outputs  re-execute solutions/ so the stored outputs are current"
 	@echo "make release  regenerate course/ from solutions/ (nbgrader generate_assignment)"
-	@echo "make bench    the benchmarks in benchmarks/ (full size; minutes, not part of make test)"
+	@echo "make bench    the benchmarks in benchmarks/: clipping speed, grading speed (minutes)"
 	@echo "make lint     ruff over the Python code"
 
 $(PY):

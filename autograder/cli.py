@@ -44,7 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--no-sandbox", action="store_true",
                        help="run learner code without bubblewrap, with your permissions (only "
                             "for code you trust)")
-    grade.add_argument("--no-progress", action="store_true", help="no progress bar")
+    grade.add_argument("--no-progress", action="store_true",
+                       help="no progress bar (there is none when stderr is not a terminal)")
     grade.add_argument("--regrade", action="store_true",
                        help="autograde every submission again, even unchanged ones (a re-run "
                             "normally grades only new or changed ones, keeping manual grades)")
@@ -98,7 +99,7 @@ def _grade(course: Course, args: argparse.Namespace) -> int:
                  regrade=args.regrade, jobs=args.jobs, notebook_timeout=args.notebook_timeout,
                  memory_bytes=parse_size(args.memory), db_url=args.db,
                  zip_pattern=args.zip_pattern, sandbox=not args.no_sandbox,
-                 progress=not args.no_progress)
+                 progress=not args.no_progress and sys.stderr.isatty())
     problems = [row for row in rows if row.status not in ("graded", "needs manual grading")]
     flagged = [row for row in rows if row.review]
     print(f"graded {len(rows) - len(problems)} of {len(rows)} submissions; "

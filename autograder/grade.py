@@ -164,8 +164,8 @@ def _sandbox_policy(settings: GradingOptions, course: Course, submissions: Path,
                 f"bubblewrap is installed but cannot create a sandbox here ({probe.stderr.strip()}"
                 "); user namespaces may be disabled. Enable them, or pass --no-sandbox for code "
                 "you trust")
-    hidden = [out, submissions if submissions.is_dir() else submissions.parent,
-              course.solutions, course.root / ".git"]
+    # (A .zip is hidden itself, not its folder: that may hold the Python the kernel runs.)
+    hidden = [out, submissions, course.solutions, course.root / ".git"]
     database = _sqlite_path(settings.db_url) if settings.db_url else None
     if database is not None:
         hidden.append(database)
@@ -206,9 +206,15 @@ def _autograde_all(to_grade: list[Submission], assignment: str, workspace: Path,
     Returns the status of each learner whose grading failed."""
     from tqdm import tqdm
 
+    jobs = settings.jobs or os.cpu_count() or 1
     env = nbgrader_env()
     env[LOCK_VARIABLE] = str(workspace.parent / "gradebook.lock")
     env[POLICY_VARIABLE] = policy.to_env()
+    # Kernels running side by side share the cores: each may use its share of threads (PyTorch
+    # and NumPy would otherwise each start one per core, and spin against each other for minutes).
+    threads = str(max(1, (os.cpu_count() or 1) // jobs))
+    for variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        env.setdefault(variable, threads)
     log_lock = threading.Lock()
     failed: dict[str, str] = {}
 
@@ -226,7 +232,6 @@ def _autograde_all(to_grade: list[Submission], assignment: str, workspace: Path,
                           ignore_errors=True)
         return submission.student_id, status
 
-    jobs = settings.jobs or os.cpu_count() or 1
     with ThreadPoolExecutor(max_workers=jobs) as pool, tqdm(
             total=len(to_grade), desc=f"grading {assignment}", unit="learner",
             disable=not settings.progress or not to_grade, file=sys.stderr) as bar:

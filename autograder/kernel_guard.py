@@ -25,11 +25,23 @@ import sysconfig
 import types
 
 GUARD_MARK = "AUTOGRADER GUARD:"
-# Namespaces whose existing attributes learner code has no reason to replace.
-PROTECTED_MODULES = ["builtins", "math", "numpy", "numpy.testing", "numpy.linalg", "torch",
-                     "torch.testing", "torch.linalg", "torch.nn.utils", "torch.nn.functional",
-                     "torch.nn.utils.clip_grad", "unittest", "pytest"]
-PROTECTED_CLASSES = [("torch", "Tensor"), ("unittest", "TestCase")]
+# What the tests rely on, by namespace: None protects every attribute the namespace has when it is
+# first seen (small, stable namespaces), a list protects those names only. Libraries rebind other
+# attributes of their own modules lazily (torch._dynamo wraps torch.manual_seed, say).
+COMPARISONS = ["allclose", "isclose", "equal", "array_equal", "array_equiv", "all", "any",
+               "isfinite", "isnan", "isinf", "abs", "absolute", "sqrt", "max", "min", "sum",
+               "asarray", "testing", "linalg", "shares_memory", "may_share_memory"]
+CLIPPING = ["clip_grad_norm_", "clip_grad_value_", "clip_grads_with_norm_", "get_total_norm"]
+PROTECTED = {
+    "builtins": None, "math": None, "numpy.testing": None, "torch.testing": None,
+    "numpy": COMPARISONS, "numpy.linalg": ["norm"],
+    "torch": [*COMPARISONS, "nn", "autograd", "func", "is_tensor"],
+    "torch.linalg": ["vector_norm", "norm", "matrix_norm"],
+    "torch.nn.utils": CLIPPING, "torch.nn.utils.clip_grad": CLIPPING,
+    "torch.nn.functional": ["mse_loss"], "torch.autograd": ["grad", "backward"],
+    "torch.Tensor": ["__eq__", "__bool__", "allclose", "isclose", "equal", "all", "any", "item",
+                     "tolist", "abs", "max", "min", "sum", "norm", "data_ptr", "backward"],
+}
 # What IPython and ipykernel use to report an error; replacing it can hide a failing test.
 SHELL_ATTRIBUTES = ["showtraceback", "_showtraceback", "showsyntaxerror", "run_cell",
                     "run_cell_async", "run_code", "run_ast_nodes", "transform_cell",
@@ -62,21 +74,16 @@ class Guard:
         """Record protected namespaces that appeared since the last cell. Returns the names of
         their attributes that were already replaced by notebook code (first_time: in this cell)."""
         suspicious = []
-        for name in PROTECTED_MODULES:
-            module = sys.modules.get(name)
-            if module is not None and name not in self.recorded:
-                self.recorded[name] = (module, dict(vars(module)))
-                if first_time:
-                    suspicious += [f"{name}.{attr}" for attr, value in vars(module).items()
-                                   if _defined_in_notebook(value)]
-        for module_name, class_name in PROTECTED_CLASSES:
-            key = f"{module_name}.{class_name}"
-            cls = getattr(sys.modules.get(module_name), class_name, None)
-            if isinstance(cls, type) and key not in self.recorded:
-                self.recorded[key] = (cls, dict(vars(cls)))
-                if first_time:
-                    suspicious += [f"{key}.{attr}" for attr, value in vars(cls).items()
-                                   if _defined_in_notebook(value)]
+        for name, names in PROTECTED.items():
+            owner = _namespace(name)
+            if owner is None or name in self.recorded:
+                continue
+            namespace = vars(owner)
+            kept = {attr: namespace[attr] for attr in (names or namespace) if attr in namespace}
+            self.recorded[name] = (owner, kept)
+            if first_time:
+                suspicious += [f"{name}.{attr}" for attr, value in kept.items()
+                               if _defined_in_notebook(value)]
         return suspicious
 
     def check(self, result=None) -> None:
@@ -119,6 +126,15 @@ class Guard:
 
 
 _MISSING = object()
+
+
+def _namespace(name: str):
+    """The imported module (or class, for "torch.Tensor") of that name, or None."""
+    if name in sys.modules:
+        return sys.modules[name]
+    module_name, _, attr = name.rpartition(".")
+    value = getattr(sys.modules.get(module_name), attr, None)
+    return value if isinstance(value, type) else None
 
 
 def _get(owner, name):

@@ -129,6 +129,7 @@ def graded(tmp_path_factory):
 def test_solution_scores_full_autograded_marks(graded, lesson):
     row = graded[lesson]["grades"]["solution"]
     assert _auto_total(lesson, row) == _auto_max(lesson), row
+    assert row["review"] == "", "nothing in the solution may look suspicious to the grader"
     manual = [cell for cell in _cells(lesson) if cell.manual]
     if manual:
         assert row["status"] == "needs manual grading", "a written answer awaits the instructor"
@@ -182,7 +183,9 @@ def test_broken_submissions_are_reported_not_fatal(graded):
     name = _notebook(lesson)
     assert grades["truncated"]["status"].startswith(
         f"error: truncated/{name} is not a readable notebook")
-    assert grades["wrong_file"]["status"] == f"error: no {name} in wrong_file/"
+    # Its only notebook has another name: it is tried in place of the lesson's, and reported.
+    assert grades["wrong_file"]["status"].startswith(
+        "error: wrong_file/Untitled.ipynb is not a readable notebook"), grades["wrong_file"]
     assert float(grades["truncated"]["total"]) == 0
     assert "truncated" in graded[lesson]["stderr"]
 
@@ -202,7 +205,7 @@ def test_outputs_feedback_and_gradebook(graded, lesson):
     assert "Part A" in feedback.read_text(encoding="utf-8")
     header = (out / "grades.csv").read_text(encoding="utf-8").splitlines()[0].split(",")
     assert header == ["student_id", "notebook", *(c.grade_id for c in _cells(lesson)), "total",
-                      "max", "status"]
+                      "max", "status", "review"]
 
 
 def test_rerun_keeps_manual_grades_and_grades_late_submissions(graded, tmp_path):

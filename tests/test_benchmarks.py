@@ -67,3 +67,15 @@ def test_clip_benchmark_prints_its_table_at_quick_size():
     fast_row = next(line for line in result.stdout.splitlines()
                     if line.startswith("lesson 04 fast_clip_grad_norm_"))
     assert float(fast_row.rsplit("|", 1)[1]) < 1e-6, fast_row
+
+
+@pytest.mark.slow
+def test_grading_benchmark_grades_a_small_class_three_ways():
+    result = subprocess.run(
+        [sys.executable, "benchmarks/grading.py", "--submissions", "4", "--jobs", "2"],
+        cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    for row in ("plain nbgrader autograde (sequential)", "autograder --jobs 2 --no-sandbox",
+                "autograder --jobs 2 (sandboxed)", "speed-up of the sandboxed autograder",
+                "sandbox overhead per submission"):
+        assert row in result.stdout, f"no line {row!r} in:\n{result.stdout}"

@@ -62,7 +62,10 @@ def _worker(rank, port, source, name, cases, results):
             parameters = case_parameters(case)
             mine = [parameters[i] for i in shard(case, rank)]
             norm = clip(mine, case["max_norm"], case["norm_type"])
-            outcomes.append((float(norm), {i: parameters[i].grad for i in shard(case, rank)
+            # NumPy copies travel by value; torch tensors would travel as shared-memory handles
+            # that the parent must fetch from this process, which may have exited by then.
+            outcomes.append((float(norm), {i: parameters[i].grad.numpy().copy()
+                                           for i in shard(case, rank)
                                            if parameters[i].grad is not None}))
         results.put((rank, "ok", outcomes))
     except BaseException:  # report anything, so the parent never waits for a dead rank
@@ -108,6 +111,6 @@ def run_sharded(function, cases: list[dict], timeout: float = 60.0):
         norms = [reports[rank][index][0] for rank in range(WORLD_SIZE)]
         grads = {}
         for rank in range(WORLD_SIZE):
-            grads.update(reports[rank][index][1])
+            grads.update({i: torch.from_numpy(grad) for i, grad in reports[rank][index][1].items()})
         outcomes.append((norms, grads))
     return outcomes
