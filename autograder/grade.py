@@ -23,13 +23,12 @@ from __future__ import annotations
 import copy
 import csv
 import os
+import queue
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import threading
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,6 +37,7 @@ import nbformat
 from autograder.collect import DEFAULT_ZIP_PATTERN, unpack_zip
 from autograder.course import AutograderError, Course, GradeCell, nbgrader_env, run_nbgrader
 from autograder.kernel_guard import GUARD_MARK
+from autograder.pool import Worker, WorkerDied
 from autograder.review import review
 from autograder.sandbox import (
     POLICY_VARIABLE,
@@ -122,20 +122,15 @@ def grade(course: Course, assignment: str, submissions: Path, out: Path,
         if changed or settings.regrade or source_changed or not graded_before:
             to_grade.append(submission)
 
-    nbgrader_settings = [f"--ExecutePreprocessor.timeout={settings.timeout}"]
-    result = run_nbgrader(["generate_assignment", assignment, "--force", "--create",
-                           *nbgrader_settings], cwd=workspace, log=log)
+    result = run_nbgrader(["generate_assignment", assignment, "--force", "--create"],
+                          cwd=workspace, log=log)
     # nbgrader can exit 0 after a failure (a config error, say): check that it registered it.
     if result.returncode != 0 or not _assignment_registered(db_url, assignment):
         raise AutograderError(f"nbgrader could not register {assignment} in the gradebook "
                               f"{_shown(db_url)}; see {log}")
 
-    failed = _autograde_all(to_grade, assignment, workspace, log, settings, policy,
-                            [*nbgrader_settings,
-                             "--Execute.kernel_manager_class="
-                             "autograder.sandbox.SandboxedKernelManager"])
-    run_nbgrader(["generate_feedback", assignment, "--force", *nbgrader_settings],
-                 cwd=workspace, log=log)
+    graded_before = [s for s in found if s.problem is None and s not in to_grade]
+    failed = _autograde_all(to_grade, graded_before, assignment, workspace, log, settings, policy)
 
     cells = {name: course.grade_cells(assignment, name) for name in notebooks}
     rows = _collect_rows(assignment, cells, found, failed, db_url)
@@ -199,11 +194,12 @@ def _assignment_registered(db_url: str, assignment: str) -> bool:
     return True
 
 
-def _autograde_all(to_grade: list[Submission], assignment: str, workspace: Path, log: Path,
-                   settings: GradingOptions, policy: SandboxPolicy,
-                   nbgrader_settings: list[str]) -> dict[str, str]:
-    """Autograde each learner in its own nbgrader process, `settings.jobs` at a time.
-    Returns the status of each learner whose grading failed."""
+def _autograde_all(to_grade: list[Submission], feedback_only: list[Submission], assignment: str,
+                   workspace: Path, log: Path, settings: GradingOptions,
+                   policy: SandboxPolicy) -> dict[str, str]:
+    """Autograde (and write feedback for) each learner in `to_grade`, and write feedback for
+    those in `feedback_only` (graded before; their manual grades may have changed), with
+    `settings.jobs` workers. Returns the status of each learner whose grading failed."""
     from tqdm import tqdm
 
     jobs = settings.jobs or os.cpu_count() or 1
@@ -215,54 +211,67 @@ def _autograde_all(to_grade: list[Submission], assignment: str, workspace: Path,
     threads = str(max(1, (os.cpu_count() or 1) // jobs))
     for variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         env.setdefault(variable, threads)
-    log_lock = threading.Lock()
+    tasks: queue.Queue = queue.Queue()
+    for submission in to_grade:
+        tasks.put(("autograde", submission.student_id))
+    for submission in feedback_only:
+        tasks.put(("feedback", submission.student_id))
+    lock = threading.Lock()
     failed: dict[str, str] = {}
+    bar = tqdm(total=len(to_grade), desc=f"grading {assignment}", unit="learner",
+               disable=not settings.progress or not to_grade, file=sys.stderr)
 
-    def one(submission: Submission) -> tuple[str, str | None]:
-        command = [sys.executable, "-m", "autograder.worker", "autograde", assignment,
-                   f"--student={submission.student_id}", "--create", "--force",
-                   *nbgrader_settings]
-        output, status = _run_limited(command, workspace, env, settings.notebook_timeout)
-        with log_lock, log.open("a", encoding="utf-8") as handle:
-            handle.write(f"$ nbgrader autograde {assignment} --student="
-                         f"{submission.student_id}\n{output}\n")
-        if status is not None:
-            # Nothing half-graded may stay behind: the next run grades this learner again.
-            shutil.rmtree(workspace / "autograded" / submission.student_id / assignment,
-                          ignore_errors=True)
-        return submission.student_id, status
+    def work() -> None:
+        worker = Worker(assignment, workspace, env, settings.timeout,
+                        workspace.parent / "autograder-workers.log")
+        try:
+            while True:
+                try:
+                    action, student_id = tasks.get_nowait()
+                except queue.Empty:
+                    return
+                status, text = _ask(worker, action, student_id, settings.notebook_timeout)
+                with lock:
+                    with log.open("a", encoding="utf-8") as handle:
+                        handle.write(f"$ nbgrader {action} {assignment} --student={student_id}\n"
+                                     f"{text}\n")
+                    if action == "autograde":
+                        if status is not None:
+                            failed[student_id] = status
+                        bar.set_postfix(failed=len(failed))
+                        bar.update()
+                if status is not None and action == "autograde":
+                    # Nothing half-graded may stay behind: the next run grades this learner again.
+                    shutil.rmtree(workspace / "autograded" / student_id / assignment,
+                                  ignore_errors=True)
+        finally:
+            worker.close()
 
-    with ThreadPoolExecutor(max_workers=jobs) as pool, tqdm(
-            total=len(to_grade), desc=f"grading {assignment}", unit="learner",
-            disable=not settings.progress or not to_grade, file=sys.stderr) as bar:
-        for future in as_completed([pool.submit(one, s) for s in to_grade]):
-            student_id, status = future.result()
-            if status is not None:
-                failed[student_id] = status
-            bar.set_postfix(failed=len(failed))
-            bar.update()
+    threads_running = [threading.Thread(target=work) for _ in range(jobs)]
+    for thread in threads_running:
+        thread.start()
+    for thread in threads_running:
+        thread.join()
+    bar.close()
     return failed
 
 
-def _run_limited(command: list[str], cwd: Path, env: dict[str, str],
-                 seconds: int) -> tuple[str, str | None]:
-    """Run an nbgrader process for one learner; (its output, a failure status or None)."""
-    process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True, errors="replace",
-                               start_new_session=True)
+def _ask(worker: Worker, action: str, student_id: str, seconds: int) -> tuple[str | None, str]:
+    """One request to a worker: (a failure status or None, the log to keep)."""
     try:
-        output, _ = process.communicate(timeout=seconds)
-    except subprocess.TimeoutExpired:
-        # The sandboxed kernel dies with its parent (bwrap --die-with-parent).
-        os.killpg(process.pid, signal.SIGKILL)
-        output, _ = process.communicate()
-        return output, "timeout"
-    if process.returncode == 0:
-        return output, None
-    if "DeadKernelError" in output or "Kernel died" in output:
-        return output, ("error: the kernel died while running the notebook (os._exit, a crash, "
-                        "or more memory than the sandbox allows)")
-    return output, "error: nbgrader could not grade it (see autograder.log)"
+        reply = worker.ask(action, student_id, seconds)
+    except WorkerDied:
+        return ("error: the grading process died (killed for memory by the system?); see "
+                "autograder-workers.log"), "the worker process died\n"
+    if reply is None:
+        return "timeout", f"stopped after {seconds} s (--notebook-timeout)\n"
+    text = reply["log"] + reply["error"]
+    if reply["success"]:
+        return None, text
+    if "DeadKernelError" in text or "Kernel died" in text:
+        return ("error: the kernel died while running the notebook (os._exit, a crash, or more "
+                "memory than the sandbox allows)"), text
+    return "error: nbgrader could not grade it (see autograder.log)", text
 
 
 def discover(submissions: Path, assignment: str, notebooks: list[str]) -> list[Submission]:

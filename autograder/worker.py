@@ -1,4 +1,11 @@
-"""`python -m autograder.worker ARGS`: `nbgrader ARGS`, safe to run in parallel on one gradebook.
+"""`python -m autograder.worker REPLY_FD ASSIGNMENT TIMEOUT`: a long-lived nbgrader process.
+
+It reads requests from stdin, one JSON object per line — {"action": "autograde" or "feedback",
+"student": ID} — runs them through nbgrader's own Python API (`NbGraderAPI.autograde`, then
+`generate_feedback`, as the formgrader does) in the grading workspace (the current folder), and
+answers each with one JSON line {"success", "log", "error"} on the file descriptor REPLY_FD (not
+stdout: kernels share that). Starting Python and importing nbgrader takes longer than grading
+a small notebook, so each worker grades many learners; the grader keeps one per job.
 
 Several of these grade different learners at the same time. nbgrader opens the gradebook briefly
 at several points of `autograde` (to register the student, restore the locked cells, save the
@@ -12,6 +19,7 @@ autograde does not expect to race either.
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import sys
 
@@ -93,14 +101,41 @@ def limit_output_size() -> None:
     LimitOutput.preprocess_cell = preprocess_cell
 
 
+def serve(reply_fd: int, assignment: str, timeout: int) -> None:
+    from nbgrader.apps.api import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+    from traitlets.config import Config
+    from traitlets.config.loader import PyFileConfigLoader
+
+    config = PyFileConfigLoader("nbgrader_config.py", path=os.getcwd()).load_config()
+    overrides = Config()
+    overrides.Execute.timeout = timeout
+    overrides.Execute.kernel_manager_class = "autograder.sandbox.SandboxedKernelManager"
+    config.merge(overrides)
+    api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
+    with os.fdopen(reply_fd, "w", encoding="utf-8") as replies:
+        for line in sys.stdin:
+            request = json.loads(line)
+            student = request["student"]
+            if request["action"] == "autograde":
+                result = api.autograde(assignment, student)
+                if result["success"]:
+                    feedback = api.generate_feedback(assignment, student)
+                    result = {**feedback, "log": result.get("log", "") + feedback.get("log", "")}
+            else:
+                result = api.generate_feedback(assignment, student)
+            replies.write(json.dumps({"success": bool(result["success"]),
+                                      "log": result.get("log", ""),
+                                      "error": result.get("error", "")}) + "\n")
+            replies.flush()
+
+
 def main() -> None:
     if os.environ.get(LOCK_VARIABLE):
         install_lock(os.environ[LOCK_VARIABLE])
     limit_output_size()
-    from nbgrader.apps.nbgraderapp import main as nbgrader_main
-
-    sys.argv = ["nbgrader", *sys.argv[1:]]
-    nbgrader_main()
+    reply_fd, assignment, timeout = sys.argv[1:4]
+    serve(int(reply_fd), assignment, int(timeout))
 
 
 if __name__ == "__main__":

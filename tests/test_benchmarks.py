@@ -76,6 +76,7 @@ def test_grading_benchmark_grades_a_small_class_three_ways():
         cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout + result.stderr
     for row in ("plain nbgrader autograde (sequential)", "autograder --jobs 2 --no-sandbox",
-                "autograder --jobs 2 (sandboxed)", "speed-up of the sandboxed autograder",
+                "autograder --jobs 2 (sandboxed)", "+ nbgrader generate_feedback",
+                "speed-up of the sandboxed autograder",
                 "sandbox overhead per submission"):
         assert row in result.stdout, f"no line {row!r} in:\n{result.stdout}"
