@@ -13,8 +13,8 @@ SUBMISSIONS is ever written. OUT receives:
   names another database;
 - autograder.log: what nbgrader printed; nbgrader/: the workspace nbgrader graded in.
 
-Learners are graded in parallel (`jobs`), each by its own nbgrader process
-(autograder.worker: gradebook access serialized by a lock file), each kernel in the sandbox of
+Learners are graded in parallel by `jobs` long-lived nbgrader workers (autograder.pool and
+autograder.worker: gradebook access serialized by a lock file), each kernel in the sandbox of
 autograder.sandbox.
 """
 

@@ -1,7 +1,8 @@
 """Run only the learner's kernel in a bubblewrap sandbox; nbgrader and the gradebook stay outside.
 
-nbgrader starts one kernel per notebook through a jupyter_client kernel manager. The grader
-configures `SandboxedKernelManager` as that class (`--Execute.kernel_manager_class`), and it wraps
+nbgrader starts one kernel per notebook through a jupyter_client kernel manager. The grading
+workers (autograder.worker) configure `SandboxedKernelManager` as that class
+(`Execute.kernel_manager_class`), and it wraps
 the kernel's command line in `bwrap` (https://github.com/containers/bubblewrap):
 
 - the file system read-only, `/tmp` a private tmpfs (the kernel's scratch space), and the paths
@@ -27,6 +28,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field
@@ -47,6 +49,9 @@ class SandboxPolicy:
     max_processes: int = 4096        # RLIMIT_NPROC, for a grader that is not root
     pids_cgroups: str | None = None  # as root: a writable pids cgroup hierarchy to cap it in
     kernel_processes: int = 512      # the cap per kernel there
+    # What the kernel must see even where it lies under /tmp, which the sandbox replaces:
+    # this Python's installation and the guard's package.
+    visible: list[str] = field(default_factory=lambda: kernel_needs())
 
     def to_env(self) -> str:
         return json.dumps(asdict(self))
@@ -55,6 +60,14 @@ class SandboxPolicy:
     def from_env(cls) -> SandboxPolicy | None:
         text = os.environ.get(POLICY_VARIABLE)
         return cls(**json.loads(text)) if text else None
+
+
+def kernel_needs() -> list[str]:
+    """The folders a kernel started by this Python needs: its environment, its base installation,
+    the folder of its executable, and this package (the kernel loads the guard from it)."""
+    folders = {sys.prefix, sys.base_prefix, os.path.dirname(os.path.realpath(sys.executable)),
+               os.path.dirname(os.path.abspath(__file__))}
+    return sorted(os.path.realpath(folder) for folder in folders)
 
 
 def find_bwrap() -> str | None:
@@ -127,10 +140,12 @@ def sandbox_command(kernel_cmd: list[str], cwd: str, runtime_dir: str,
         return [*enter, *limits, *kernel_cmd]
     command = [policy.bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
                "--tmpfs", "/tmp"]
-    # Mounts apply in order: hide what holds the notebook's folder, mount that folder back, then
-    # hide what lies inside it.
-    # hide what lies inside it; last, make the hiding tmpfs mounts read-only, so that a write
-    # there fails instead of landing in a throwaway folder.
+    for folder in policy.visible:  # a course (and its venv) may live under /tmp
+        if _is_within(folder, "/tmp"):
+            command += ["--ro-bind", folder, folder]
+    # Mounts apply in order: hide what holds the notebook's folder, mount that folder back, hide
+    # what lies inside it; last, make the hiding tmpfs mounts read-only, so that a write there
+    # fails instead of landing in a throwaway folder.
     inside = [path for path in policy.hidden if _is_within(path, cwd)]
     outside = [path for path in policy.hidden if path not in inside]
     command += _hide(outside)

@@ -214,3 +214,19 @@ def test_bad_zip_input_gets_a_clear_message(tmp_path, content, pattern, message)
     with pytest.raises(AutograderError, match=message.replace("(", r"\(").replace(")", r"\)")
                        .replace("?", r"\?").replace(".", r"\.")):
         unpack_zip(archive, tmp_path / "unzipped", pattern or r"^(?P<student_id>\w+?)_")
+
+
+def test_what_the_kernel_needs_stays_visible_under_tmp(tmp_path):
+    # A course cloned under /tmp (its venv with it) must still run: /tmp is replaced in the
+    # sandbox, except for the folders the kernel needs.
+    tool = tmp_path / "venv-like"
+    tool.mkdir()
+    (tool / "hello.py").write_text("print('hello from', __file__)")
+    runtime = tmp_path / "runtime"
+    runtime.mkdir()
+    for visible, expected in (([str(tool)], "hello from"), ([], "No such file")):
+        policy = SandboxPolicy(bwrap=find_bwrap(), visible=visible)
+        command = sandbox_command([sys.executable, str(tool / "hello.py")], str(runtime),
+                                  str(runtime), policy)
+        result = subprocess.run(command, capture_output=True, text=True, timeout=60)
+        assert expected in result.stdout + result.stderr, (visible, result)
