@@ -21,7 +21,7 @@ ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEV_STAMP     := $(VENV)/.dev-installed
 
-.PHONY: help lab test bench install install-dev sandbox-tool release outputs lint lock clean
+.PHONY: help lab test bench install install-dev test-tools release outputs lint lock clean
 
 help:
 	@echo "make lab      set everything up and start JupyterLab on course/ (PORT=$(PORT))"
@@ -55,25 +55,28 @@ lab: install
 	  --ServerApp.port_retries=0 --ServerApp.answer_yes=True \
 	  --LabApp.default_url=/lab/tree/01_vector_products/vector_products.ipynb $(ALLOW_ROOT)
 
-# The autograder runs learners' code under bubblewrap (Debian's package); the tests check that
-# sandbox, so `make test` installs it where it can (as root, with apt-get) and says how otherwise.
-sandbox-tool:
-	@command -v bwrap >/dev/null 2>&1 || { \
+# The autograder runs learners' code under bubblewrap, and the test of its --db option starts a
+# throwaway PostgreSQL server (Debian's packages). `make test` installs them where it can (as
+# root, with apt-get) and says how otherwise.
+TEST_PACKAGES = $(if $(shell command -v bwrap),,bubblewrap) \
+                $(if $(wildcard /usr/lib/postgresql/*/bin/initdb),,postgresql)
+test-tools:
+	@missing="$(strip $(TEST_PACKAGES))"; [ -z "$$missing" ] || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    echo "installing bubblewrap, the autograder's sandbox"; \
+	    echo "installing $$missing (the autograder's sandbox; a database for its tests)"; \
 	    export DEBIAN_FRONTEND=noninteractive; \
-	    apt-get install -y -qq bubblewrap || { apt-get update -qq && apt-get install -y -qq bubblewrap; }; \
+	    apt-get install -y -qq $$missing || { apt-get update -qq && apt-get install -y -qq $$missing; }; \
 	  else \
-	    echo "make test needs bubblewrap, the autograder's sandbox: sudo apt-get install bubblewrap"; \
-	    echo "(Debian/Ubuntu), sudo dnf install bubblewrap (Fedora), then run make test again."; \
+	    echo "make test needs these system packages: $$missing. On Debian/Ubuntu:"; \
+	    echo "  sudo apt-get install $$missing"; \
 	    exit 1; \
 	  fi; }
 
-test: install-dev sandbox-tool
+test: install-dev test-tools
 	$(PY) -m pytest
 
 # Full-size measurements; quiet the machine first, the numbers are only as steady as it is.
-bench: install sandbox-tool
+bench: install test-tools
 	$(PY) benchmarks/clip_grad_norm.py
 	$(PY) benchmarks/grading.py
 
