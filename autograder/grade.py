@@ -122,15 +122,21 @@ def grade(course: Course, assignment: str, submissions: Path, out: Path,
         if changed or settings.regrade or source_changed or not graded_before:
             to_grade.append(submission)
 
-    result = run_nbgrader(["generate_assignment", assignment, "--force", "--create"],
-                          cwd=workspace, log=log)
-    # nbgrader can exit 0 after a failure (a config error, say): check that it registered it.
-    if result.returncode != 0 or not _assignment_registered(db_url, assignment):
-        raise AutograderError(f"nbgrader could not register {assignment} in the gradebook "
-                              f"{_shown(db_url)}; see {log}")
-
-    graded_before = [s for s in found if s.problem is None and s not in to_grade]
-    failed = _autograde_all(to_grade, graded_before, assignment, workspace, log, settings, policy)
+    # The workers import nbgrader (seconds) while nbgrader registers the assignment.
+    workers = _start_workers(assignment, workspace, settings, policy)
+    try:
+        result = run_nbgrader(["generate_assignment", assignment, "--force", "--create"],
+                              cwd=workspace, log=log)
+        # nbgrader can exit 0 after a failure (a config error, say): check that it registered it.
+        if result.returncode != 0 or not _assignment_registered(db_url, assignment):
+            raise AutograderError(f"nbgrader could not register {assignment} in the gradebook "
+                                  f"{_shown(db_url)}; see {log}")
+        graded_before = [s for s in found if s.problem is None and s not in to_grade]
+        failed = _autograde_all(workers, to_grade, graded_before, assignment, workspace, log,
+                                settings)
+    finally:
+        for worker in workers:
+            worker.close()
 
     cells = {name: course.grade_cells(assignment, name) for name in notebooks}
     rows = _collect_rows(assignment, cells, found, failed, db_url)
@@ -194,14 +200,9 @@ def _assignment_registered(db_url: str, assignment: str) -> bool:
     return True
 
 
-def _autograde_all(to_grade: list[Submission], feedback_only: list[Submission], assignment: str,
-                   workspace: Path, log: Path, settings: GradingOptions,
-                   policy: SandboxPolicy) -> dict[str, str]:
-    """Autograde (and write feedback for) each learner in `to_grade`, and write feedback for
-    those in `feedback_only` (graded before; their manual grades may have changed), with
-    `settings.jobs` workers. Returns the status of each learner whose grading failed."""
-    from tqdm import tqdm
-
+def _start_workers(assignment: str, workspace: Path, settings: GradingOptions,
+                   policy: SandboxPolicy) -> list[Worker]:
+    """One started grading worker per job (autograder.pool)."""
     jobs = settings.jobs or os.cpu_count() or 1
     env = nbgrader_env()
     env[LOCK_VARIABLE] = str(workspace.parent / "gradebook.lock")
@@ -211,6 +212,21 @@ def _autograde_all(to_grade: list[Submission], feedback_only: list[Submission], 
     threads = str(max(1, (os.cpu_count() or 1) // jobs))
     for variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         env.setdefault(variable, threads)
+    workers = [Worker(assignment, workspace, env, settings.timeout,
+                      workspace.parent / "autograder-workers.log") for _ in range(jobs)]
+    for worker in workers:
+        worker.start()
+    return workers
+
+
+def _autograde_all(workers: list[Worker], to_grade: list[Submission],
+                   feedback_only: list[Submission], assignment: str, workspace: Path, log: Path,
+                   settings: GradingOptions) -> dict[str, str]:
+    """Autograde (and write feedback for) each learner in `to_grade`, and write feedback for
+    those in `feedback_only` (graded before; their manual grades may have changed), one learner
+    at a time per worker. Returns the status of each learner whose grading failed."""
+    from tqdm import tqdm
+
     tasks: queue.Queue = queue.Queue()
     for submission in to_grade:
         tasks.put(("autograde", submission.student_id))
@@ -221,36 +237,31 @@ def _autograde_all(to_grade: list[Submission], feedback_only: list[Submission], 
     bar = tqdm(total=len(to_grade), desc=f"grading {assignment}", unit="learner",
                disable=not settings.progress or not to_grade, file=sys.stderr)
 
-    def work() -> None:
-        worker = Worker(assignment, workspace, env, settings.timeout,
-                        workspace.parent / "autograder-workers.log")
-        try:
-            while True:
-                try:
-                    action, student_id = tasks.get_nowait()
-                except queue.Empty:
-                    return
-                status, text = _ask(worker, action, student_id, settings.notebook_timeout)
-                with lock:
-                    with log.open("a", encoding="utf-8") as handle:
-                        handle.write(f"$ nbgrader {action} {assignment} --student={student_id}\n"
-                                     f"{text}\n")
-                    if action == "autograde":
-                        if status is not None:
-                            failed[student_id] = status
-                        bar.set_postfix(failed=len(failed))
-                        bar.update()
-                if status is not None and action == "autograde":
-                    # Nothing half-graded may stay behind: the next run grades this learner again.
-                    shutil.rmtree(workspace / "autograded" / student_id / assignment,
-                                  ignore_errors=True)
-        finally:
-            worker.close()
+    def work(worker: Worker) -> None:
+        while True:
+            try:
+                action, student_id = tasks.get_nowait()
+            except queue.Empty:
+                return
+            status, text = _ask(worker, action, student_id, settings.notebook_timeout)
+            with lock:
+                with log.open("a", encoding="utf-8") as handle:
+                    handle.write(f"$ nbgrader {action} {assignment} --student={student_id}\n"
+                                 f"{text}\n")
+                if action == "autograde":
+                    if status is not None:
+                        failed[student_id] = status
+                    bar.set_postfix(failed=len(failed))
+                    bar.update()
+            if status is not None and action == "autograde":
+                # Nothing half-graded may stay behind: the next run grades this learner again.
+                shutil.rmtree(workspace / "autograded" / student_id / assignment,
+                              ignore_errors=True)
 
-    threads_running = [threading.Thread(target=work) for _ in range(jobs)]
-    for thread in threads_running:
+    threads = [threading.Thread(target=work, args=(worker,)) for worker in workers]
+    for thread in threads:
         thread.start()
-    for thread in threads_running:
+    for thread in threads:
         thread.join()
     bar.close()
     return failed

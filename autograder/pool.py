@@ -36,7 +36,7 @@ class Worker:
         """Send one request; its reply, or None if it took longer than `seconds` (the worker is
         then killed). Raises WorkerDied if the worker ended without replying."""
         if self.process is None or self.process.poll() is not None:
-            self._start()
+            self.start()
         try:
             self.process.stdin.write(json.dumps({"action": action, "student": student_id}) + "\n")
             self.process.stdin.flush()
@@ -59,7 +59,8 @@ class Worker:
         line, _, self.buffer = self.buffer.partition(b"\n")
         return json.loads(line)
 
-    def _start(self) -> None:
+    def start(self) -> None:
+        """Start a fresh worker process (it imports nbgrader while the caller goes on)."""
         self.kill()
         read_end, write_end = os.pipe()
         with self.output.open("a", encoding="utf-8") as output:
