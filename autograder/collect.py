@@ -25,10 +25,9 @@ import stat
 import zipfile
 from pathlib import Path, PurePosixPath
 
-from autograder.course import AutograderError
+from autograder.course import STUDENT_ID, AutograderError
 
 DEFAULT_ZIP_PATTERN = r"^(?P<student_id>[A-Za-z0-9.@+-]+?)_"
-STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@+-]{0,99}$")
 MAX_MEMBER_BYTES = 200 * 2**20
 MAX_TOTAL_BYTES = 2 * 2**30
 

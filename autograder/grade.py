@@ -35,7 +35,14 @@ from pathlib import Path
 import nbformat
 
 from autograder.collect import DEFAULT_ZIP_PATTERN, unpack_zip
-from autograder.course import AutograderError, Course, GradeCell, nbgrader_env, run_nbgrader
+from autograder.course import (
+    STUDENT_ID,
+    AutograderError,
+    Course,
+    GradeCell,
+    nbgrader_env,
+    run_nbgrader,
+)
 from autograder.kernel_guard import GUARD_MARK
 from autograder.pool import Worker, WorkerDied
 from autograder.review import review
@@ -48,8 +55,6 @@ from autograder.sandbox import (
 )
 from autograder.worker import LOCK_VARIABLE
 
-# Names nbgrader and file systems both accept; anything else is reported, not graded.
-STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@+-]{0,99}$")
 WORKSPACE_CONFIG = """\
 # Written by `python -m autograder grade`: the grading workspace, with its gradebook.
 c = get_config()  # noqa: F821
@@ -115,12 +120,15 @@ def grade(course: Course, assignment: str, submissions: Path, out: Path,
     workspace, source_changed = _prepare_workspace(out, source, assignment, db_url)
 
     found = discover(submissions, assignment, notebooks)
-    to_grade = []
+    source_metadata = {name: _grading_metadata(source / name) for name in notebooks}
+    to_grade, feedback_only = [], []
     for submission in (s for s in found if s.problem is None):
-        changed = _copy_submission(submission, workspace, assignment)
+        changed = _copy_submission(submission, workspace, assignment, source_metadata)
         graded_before = (workspace / "autograded" / submission.student_id / assignment).is_dir()
         if changed or settings.regrade or source_changed or not graded_before:
             to_grade.append(submission)
+        else:  # graded before: only its feedback is rewritten (manual grades may have changed)
+            feedback_only.append(submission)
 
     # The workers import nbgrader (seconds) while nbgrader registers the assignment.
     workers = _start_workers(assignment, workspace, settings, policy)
@@ -131,8 +139,7 @@ def grade(course: Course, assignment: str, submissions: Path, out: Path,
         if result.returncode != 0 or not _assignment_registered(db_url, assignment):
             raise AutograderError(f"nbgrader could not register {assignment} in the gradebook "
                                   f"{_shown(db_url)}; see {log}")
-        graded_before = [s for s in found if s.problem is None and s not in to_grade]
-        failed = _autograde_all(workers, to_grade, graded_before, assignment, workspace, log,
+        failed = _autograde_all(workers, to_grade, feedback_only, assignment, workspace, log,
                                 settings)
     finally:
         for worker in workers:
@@ -409,12 +416,13 @@ def _digest(folder: Path) -> dict[str, bytes]:
             if p.is_file()}
 
 
-def _copy_submission(submission: Submission, workspace: Path, assignment: str) -> bool:
+def _copy_submission(submission: Submission, workspace: Path, assignment: str,
+                     source_metadata: dict[str, dict]) -> bool:
     """Copy the learner's notebooks into the workspace, their nbgrader metadata restored from
-    the source; return whether they changed since the last run."""
+    the source (`_grading_metadata` of each notebook); return whether they changed since the
+    last run."""
     target = workspace / "submitted" / submission.student_id / assignment
-    source = workspace / "source" / assignment
-    incoming = {name: _with_source_metadata(path, source / name)
+    incoming = {name: _with_source_metadata(path, source_metadata[name])
                 for name, path in submission.notebooks.items()}
     if target.is_dir() and _digest(target) == incoming:
         return False
@@ -426,19 +434,24 @@ def _copy_submission(submission: Submission, workspace: Path, assignment: str) -
     return True
 
 
-def _with_source_metadata(path: Path, source_path: Path) -> bytes:
+def _grading_metadata(source_path: Path) -> dict[str, dict]:
+    """A source notebook's nbgrader metadata by cell id (read once per run, not per learner)."""
+    return {cell.get("id"): cell.metadata["nbgrader"]
+            for cell in nbformat.read(source_path, as_version=4).cells
+            if "nbgrader" in cell.get("metadata", {})}
+
+
+def _with_source_metadata(path: Path, source_metadata: dict[str, dict]) -> bytes:
     """The learner's notebook with every cell's nbgrader metadata (grade id, points, locked)
     taken from the source cell of the same id, and stripped from cells the source does not
     grade. nbgrader restores locked cells' contents itself, but refuses a notebook whose grading
     metadata was edited; a learner can neither rename a test nor give it more points."""
     notebook = nbformat.read(path, as_version=4)
-    source_cells = {cell.get("id"): cell for cell in nbformat.read(source_path, as_version=4).cells
-                    if "nbgrader" in cell.get("metadata", {})}
-    source_ids = {cell.metadata["nbgrader"].get("grade_id") for cell in source_cells.values()}
+    source_ids = {metadata.get("grade_id") for metadata in source_metadata.values()}
     for cell in notebook.cells:
-        original = source_cells.get(cell.get("id"))
+        original = source_metadata.get(cell.get("id"))
         if original is not None:
-            cell.metadata["nbgrader"] = copy.deepcopy(original.metadata["nbgrader"])
+            cell.metadata["nbgrader"] = copy.deepcopy(original)
         elif cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") not in source_ids:
             cell.get("metadata", {}).pop("nbgrader", None)  # not a cell the course grades
     return nbformat.writes(notebook).encode("utf-8")

@@ -40,6 +40,14 @@ POLICY_VARIABLE = "GRADCLIP_SANDBOX"
 GUARD_EXTENSION = "autograder.kernel_guard"
 
 
+def kernel_needs() -> list[str]:
+    """The folders a kernel started by this Python needs: its environment, its base installation,
+    the folder of its executable, and this package (the kernel loads the guard from it)."""
+    folders = {sys.prefix, sys.base_prefix, os.path.dirname(os.path.realpath(sys.executable)),
+               os.path.dirname(os.path.abspath(__file__))}
+    return sorted(os.path.realpath(folder) for folder in folders)
+
+
 @dataclass
 class SandboxPolicy:
     bwrap: str | None                # None: no sandbox (--no-sandbox), only the guard and limits
@@ -51,7 +59,7 @@ class SandboxPolicy:
     kernel_processes: int = 512      # the cap per kernel there
     # What the kernel must see even where it lies under /tmp, which the sandbox replaces:
     # this Python's installation and the guard's package.
-    visible: list[str] = field(default_factory=lambda: kernel_needs())
+    visible: list[str] = field(default_factory=kernel_needs)
 
     def to_env(self) -> str:
         return json.dumps(asdict(self))
@@ -60,14 +68,6 @@ class SandboxPolicy:
     def from_env(cls) -> SandboxPolicy | None:
         text = os.environ.get(POLICY_VARIABLE)
         return cls(**json.loads(text)) if text else None
-
-
-def kernel_needs() -> list[str]:
-    """The folders a kernel started by this Python needs: its environment, its base installation,
-    the folder of its executable, and this package (the kernel loads the guard from it)."""
-    folders = {sys.prefix, sys.base_prefix, os.path.dirname(os.path.realpath(sys.executable)),
-               os.path.dirname(os.path.abspath(__file__))}
-    return sorted(os.path.realpath(folder) for folder in folders)
 
 
 def find_bwrap() -> str | None:
