@@ -21,11 +21,13 @@ ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEV_STAMP     := $(VENV)/.dev-installed
 
-.PHONY: help lab test bench install install-dev test-tools release outputs lint lock clean
+.PHONY: help lab hub hub-down test bench install install-dev hub-proxy test-tools release outputs \
+        lint lock clean
 
 help:
 	@echo "make lab      set everything up and start JupyterLab on course/ (PORT=$(PORT))"
 	@echo "make test     set everything up and run every test"
+	@echo "make hub      a classroom on this machine: JupyterHub + nbgrader (as root; README)"
 	@echo "make outputs  re-execute solutions/ so the stored outputs are current"
 	@echo "make release  regenerate course/ from solutions/ (nbgrader generate_assignment)"
 	@echo "make bench    the benchmarks in benchmarks/: clipping speed, grading speed (minutes)"
@@ -55,15 +57,51 @@ lab: install
 	  --ServerApp.port_retries=0 --ServerApp.answer_yes=True \
 	  --LabApp.default_url=/lab/tree/01_vector_products/vector_products.ipynb $(ALLOW_ROOT)
 
-# The autograder runs learners' code under bubblewrap, and the test of its --db option starts a
-# throwaway PostgreSQL server (Debian's packages). `make test` installs them where it can (as
+# A classroom on this machine (deploy/jupyterhub; README "A class on JupyterHub"): accounts for
+# an instructor and learners, nbgrader's exchange, the course released, then JupyterHub on
+# http://$(HOST):$(HUB_PORT). `make hub-down` removes the accounts it created and its state.
+HUB_STATE      ?= /srv/gradclip-hub
+HUB_PORT       ?= 8000
+HUB_INSTRUCTOR ?= instructor
+HUB_LEARNERS   ?= learner1,learner2
+HUB_RELEASE    ?= all
+HUB_DIR        := deploy/jupyterhub
+CHP            := $(HUB_DIR)/node_modules/.bin/configurable-http-proxy
+
+# JupyterHub's proxy, configurable-http-proxy, from the npm registry (pinned in package-lock.json).
+$(CHP): $(HUB_DIR)/package.json $(HUB_DIR)/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { echo "JupyterHub's proxy needs Node.js 18+ and npm:"; \
+	  echo "  sudo apt-get install nodejs npm"; exit 1; }
+	cd $(HUB_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+hub-proxy: $(CHP)
+
+hub: install hub-proxy
+	@[ "$$(id -u)" = 0 ] || { echo "make hub creates local accounts and starts servers as them,"; \
+	  echo "so it runs as root: sudo make hub"; exit 1; }
+	$(PY) $(HUB_DIR)/classroom.py --state $(HUB_STATE) setup --instructor $(HUB_INSTRUCTOR) \
+	  --learners $(HUB_LEARNERS) --release $(HUB_RELEASE)
+	@echo "JupyterHub on http://$(HOST):$(HUB_PORT); log in with these accounts (user password):"
+	@cat $(HUB_STATE)/passwords.txt
+	@echo "Ctrl-C stops the hub and every server; make hub-down removes the accounts."
+	cd $(HUB_STATE) && GRADCLIP_HUB_STATE=$(HUB_STATE) GRADCLIP_HUB_IP=$(HOST) \
+	  GRADCLIP_HUB_PORT=$(HUB_PORT) exec $(BIN)/jupyterhub -f $(abspath $(HUB_DIR))/jupyterhub_config.py
+
+hub-down:
+	$(PY) $(HUB_DIR)/classroom.py --state $(HUB_STATE) teardown
+
+# The autograder runs learners' code under bubblewrap, the test of its --db option starts a
+# throwaway PostgreSQL server, and the classroom test JupyterHub with its Node.js proxy (Debian's
+# packages). `make test` installs them where it can (as
 # root, with apt-get) and says how otherwise.
 TEST_PACKAGES = $(if $(shell command -v bwrap),,bubblewrap) \
-                $(if $(wildcard /usr/lib/postgresql/*/bin/initdb),,postgresql)
+                $(if $(wildcard /usr/lib/postgresql/*/bin/initdb),,postgresql) \
+                $(if $(shell command -v npm),,nodejs npm) \
+                $(if $(shell command -v pkill),,procps)
 test-tools:
 	@missing="$(strip $(TEST_PACKAGES))"; [ -z "$$missing" ] || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    echo "installing $$missing (the autograder's sandbox; a database for its tests)"; \
+	    echo "installing $$missing (the autograder's sandbox; a database and JupyterHub's proxy for its tests)"; \
 	    export DEBIAN_FRONTEND=noninteractive; \
 	    apt-get install -y -qq $$missing || { apt-get update -qq && apt-get install -y -qq $$missing; }; \
 	  else \
@@ -72,7 +110,7 @@ test-tools:
 	    exit 1; \
 	  fi; }
 
-test: install-dev test-tools
+test: install-dev test-tools hub-proxy
 	$(PY) -m pytest
 
 # Full-size measurements; quiet the machine first, the numbers are only as steady as it is.

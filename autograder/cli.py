@@ -1,4 +1,4 @@
-"""Command line: `python -m autograder {grade,check,release,outputs}`."""
+"""Command line: `python -m autograder {grade,return-feedback,check,release,outputs}`."""
 
 from __future__ import annotations
 
@@ -57,6 +57,12 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--timeout", type=int, default=120,
                        help="seconds one notebook cell may run (default: 120)")
 
+    back = commands.add_parser(
+        "return-feedback", help="return a grading run's feedback through nbgrader's exchange")
+    back.add_argument("assignment", help="e.g. 03_clipping_numpy")
+    back.add_argument("--out", type=Path, required=True,
+                      help="the --out folder of `grade` for this assignment")
+
     release = commands.add_parser("release", help="regenerate course/ from solutions/")
     release.add_argument("assignments", nargs="*", help="default: every assignment")
     outputs = commands.add_parser("outputs", help="re-execute solutions/ to refresh its outputs")
@@ -71,6 +77,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "check":
             return _check(args)
+        if args.command == "return-feedback":
+            return _return_feedback(args)
         course = Course.locate(args.course_root)
         if args.command == "grade":
             return _grade(course, args)
@@ -108,6 +116,19 @@ def _grade(course: Course, args: argparse.Namespace) -> int:
         print(f"  {row.student_id}: {row.status}", file=sys.stderr)
     for row in flagged:
         print(f"  {row.student_id}: review: {'; '.join(row.review)}", file=sys.stderr)
+    return 0
+
+
+def _return_feedback(args: argparse.Namespace) -> int:
+    from autograder.exchange import return_feedback
+
+    returned = return_feedback(args.assignment, args.out)
+    print(f"feedback on {args.assignment} returned through nbgrader's exchange to "
+          f"{len(returned.released)} learners: {', '.join(returned.released) or 'none'}")
+    if returned.by_hand:
+        print(f"not handed in through the exchange, so return these by hand: "
+              f"{', '.join(str(args.out / 'feedback' / s) for s in returned.by_hand)}",
+              file=sys.stderr)
     return 0
 
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 import copy
 import csv
 import os
+import pwd
 import queue
 import re
 import shutil
@@ -33,6 +34,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
+from jupyter_core.paths import jupyter_config_path
+from traitlets.config.loader import PyFileConfigLoader
 
 from autograder.collect import DEFAULT_ZIP_PATTERN, unpack_zip
 from autograder.course import (
@@ -64,6 +67,12 @@ c.CourseDirectory.db_url = {db_url!r}
 c.CourseDirectory.source_directory = "source"
 c.CourseDirectory.release_directory = "release"
 """
+# nbgrader's own folders in a course root: the gradebook, hand-ins, grading results.
+NBGRADER_PRIVATE = ("gradebook.db", "submitted", "autograded", "feedback")
+DEFAULT_EXCHANGE = "/srv/nbgrader/exchange"
+# What `nbgrader submit` writes beside the notebooks: when it was handed in, and the secret
+# that `nbgrader release_feedback` names the learner's feedback file by.
+SUBMISSION_RECEIPTS = ("timestamp.txt", "submission_secret.txt")
 # Marks a folder as ours, so that a re-run may replace what an earlier run wrote there.
 OUTPUT_MARKER = ".gradclip-autograder-output"
 
@@ -74,6 +83,9 @@ class Submission:
     notebooks: dict[str, Path] = field(default_factory=dict)  # notebook name -> learner's file
     problem: str | None = None  # why it cannot be graded, if it cannot
     notes: list[str] = field(default_factory=list)  # for the review column (renamed files ...)
+    # nbgrader's receipt of a hand-in through its exchange (SUBMISSION_RECEIPTS), kept so that
+    # late penalties apply and `nbgrader release_feedback` can return the feedback.
+    receipts: dict[str, bytes] = field(default_factory=dict)
 
 
 @dataclass
@@ -173,7 +185,10 @@ def _sandbox_policy(settings: GradingOptions, course: Course, submissions: Path,
                 "); user namespaces may be disabled. Enable them, or pass --no-sandbox for code "
                 "you trust")
     # (A .zip is hidden itself, not its folder: that may hold the Python the kernel runs.)
-    hidden = [out, submissions, course.solutions, course.root / ".git"]
+    hidden = [out, submissions, course.solutions, course.root / ".git",
+              # where nbgrader keeps a course's grades and hand-ins, when the course root is one
+              *(course.root / name for name in NBGRADER_PRIVATE),
+              *nbgrader_exchange_roots(), *_grader_homes()]
     database = _sqlite_path(settings.db_url) if settings.db_url else None
     if database is not None:
         hidden.append(database)
@@ -182,6 +197,29 @@ def _sandbox_policy(settings: GradingOptions, course: Course, submissions: Path,
     return SandboxPolicy(bwrap=bwrap, hidden=[str(path) for path in hidden],
                          memory_bytes=settings.memory_bytes, max_processes=process_limit(),
                          pids_cgroups=pids_cgroups)
+
+
+def nbgrader_exchange_roots() -> list[Path]:
+    """nbgrader's exchange folders on this machine (every learner's hand-in lies there): the one
+    the nbgrader configuration in effect names, and nbgrader's default."""
+    roots = {Path(DEFAULT_EXCHANGE)}
+    folders = [*jupyter_config_path(), os.getcwd()]
+    for folder in folders:
+        if not os.path.isfile(os.path.join(folder, "nbgrader_config.py")):
+            continue
+        try:
+            config = PyFileConfigLoader("nbgrader_config.py", path=folder).load_config()
+        except Exception:  # noqa: BLE001  (a broken config is nbgrader's to report, not ours)
+            continue
+        if "root" in config.get("Exchange", {}):
+            roots.add(Path(os.path.expanduser(str(config.Exchange.root))))
+    return sorted(root.resolve() for root in roots if root.exists())
+
+
+def _grader_homes() -> list[Path]:
+    """The home of the account grading (its keys, its other courses): the kernel runs as it."""
+    homes = {Path(os.path.expanduser("~")), Path(pwd.getpwuid(os.getuid()).pw_dir)}
+    return sorted(home.resolve() for home in homes if home.is_dir() and home != Path("/"))
 
 
 def _sqlite_path(db_url: str) -> Path | None:
@@ -339,10 +377,34 @@ def _match_notebooks(submission: Submission, folder: Path, assignment: str,
             submission.problem = problem
             return
         submission.notebooks[name] = path
+    _read_receipts(submission, folder, assignment)
     graded = set(submission.notebooks.values())
     extra = [p.name for p in handed_in if p not in graded]
     if extra:
         submission.notes.append(f"also handed in {', '.join(extra)} (not graded)")
+
+
+def _read_receipts(submission: Submission, folder: Path, assignment: str) -> None:
+    """Keep the exchange's receipts that are what nbgrader wrote (a learner can edit them)."""
+    for name in SUBMISSION_RECEIPTS:
+        path = _find_notebook(folder, assignment, name)
+        if path is None:
+            continue
+        content = path.read_bytes()[:1024]
+        if name == "timestamp.txt" and not _valid_timestamp(content):
+            submission.notes.append("timestamp.txt is not a date: ignored")
+            continue
+        submission.receipts[name] = content
+
+
+def _valid_timestamp(content: bytes) -> bool:
+    from nbgrader.utils import parse_utc  # the parser nbgrader will use on it
+
+    try:
+        parse_utc(content.decode("utf-8").strip())
+    except (ValueError, OverflowError, UnicodeDecodeError):
+        return False
+    return True
 
 
 def _find_notebook(folder: Path, assignment: str, name: str) -> Path | None:
@@ -424,6 +486,7 @@ def _copy_submission(submission: Submission, workspace: Path, assignment: str,
     target = workspace / "submitted" / submission.student_id / assignment
     incoming = {name: _with_source_metadata(path, source_metadata[name])
                 for name, path in submission.notebooks.items()}
+    incoming.update(submission.receipts)
     if target.is_dir() and _digest(target) == incoming:
         return False
     if target.exists():

@@ -8,7 +8,9 @@ the kernel's command line in `bwrap` (https://github.com/containers/bubblewrap):
 - the file system read-only, `/tmp` a private tmpfs (the kernel's scratch space), and the paths
   the grader names hidden behind empty tmpfs mounts: the output folder with the gradebook and the
   other learners' notebooks, the submissions, the course's solutions and its git history (the
-  hidden tests). The notebook's own folder is mounted back read-only so that it can start there;
+  hidden tests), nbgrader's exchange (everyone's hand-ins) and the grader's home (its keys,
+  its other courses). The notebook's own folder and the kernel's Python are mounted back
+  read-only so that it can start there;
 - no network (a fresh network namespace holds only loopback), its own process tree (all of it
   ends with the kernel), no capabilities;
 - resource limits through `prlimit`: memory (RLIMIT_DATA: what malloc and mmap can take) and the
@@ -140,17 +142,24 @@ def sandbox_command(kernel_cmd: list[str], cwd: str, runtime_dir: str,
         return [*enter, *limits, *kernel_cmd]
     command = [policy.bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
                "--tmpfs", "/tmp"]
-    for folder in policy.visible:  # a course (and its venv) may live under /tmp
-        if _is_within(folder, "/tmp"):
-            command += ["--ro-bind", folder, folder]
-    # Mounts apply in order: hide what holds the notebook's folder, mount that folder back, hide
-    # what lies inside it; last, make the hiding tmpfs mounts read-only, so that a write there
-    # fails instead of landing in a throwaway folder.
-    inside = [path for path in policy.hidden if _is_within(path, cwd)]
-    outside = [path for path in policy.hidden if path not in inside]
-    command += _hide(outside)
-    command += ["--ro-bind", cwd, cwd, *_hide(inside)]
-    command += [argument for path in policy.hidden if os.path.isdir(path)
+    # Mounts apply in order: hide what holds what the kernel needs (the grader's home may hold
+    # the notebook's folder and the kernel's Python), mount that back read-only, hide what lies
+    # inside it; last, make the hiding tmpfs mounts read-only, so that a write there fails
+    # instead of landing in a throwaway folder.
+    hidden = [path for path in policy.hidden if os.path.lexists(path)]
+    visible = [folder for folder in policy.visible  # a course may live under /tmp or the home
+               if any(_is_within(folder, cover) for cover in ["/tmp", *hidden])]
+    late = [path for path in hidden
+            if any(_is_within(path, folder) for folder in [*visible, cwd])]
+    early = _outermost([path for path in hidden if path not in late])
+    late = _outermost(late)
+    in_cwd = [path for path in late if _is_within(path, cwd)]
+    command += _hide(early)
+    for folder in visible:
+        command += ["--ro-bind", folder, folder]
+    command += _hide([path for path in late if path not in in_cwd])
+    command += ["--ro-bind", cwd, cwd, *_hide(in_cwd)]
+    command += [argument for path in [*early, *late] if os.path.isdir(path)
                 for argument in ("--remount-ro", path)]
     command += ["--bind", runtime_dir, runtime_dir,
                 # No --new-session: nbgrader interrupts a cell that runs too long by signalling
@@ -161,6 +170,12 @@ def sandbox_command(kernel_cmd: list[str], cwd: str, runtime_dir: str,
                 "--setenv", "MPLCONFIGDIR", "/tmp", "--setenv", "TMPDIR", "/tmp",
                 "--chdir", cwd, "--"]
     return [*enter, *command, *limits, *kernel_cmd]
+
+
+def _outermost(paths: list[str]) -> list[str]:
+    """`paths` without those inside another of them (hidden already, and not a mount point)."""
+    return [path for path in paths
+            if not any(_is_within(path, other) and path != other for other in paths)]
 
 
 def _is_within(path: str, folder: str) -> bool:

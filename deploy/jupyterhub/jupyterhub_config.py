@@ -1,0 +1,91 @@
+"""JupyterHub for one class of the gradclip course on one machine (`make hub`; README).
+
+Local users log in with their system password (PAM); each gets a JupyterLab server started as
+that user from the course's environment, with nbgrader's exchange for handing out and handing
+in. Learners see nbgrader's Assignments tab; instructors also get the Formgrader and the Courses
+tab. `deploy/jupyterhub/classroom.py setup` prepares what this file reads: the state folder
+(GRADCLIP_HUB_STATE, default /srv/gradclip-hub) with classroom.json, the exchange, the hub's
+database and secrets. Listening addresses come from the environment so that several hubs (the
+tests') can run side by side:
+
+    GRADCLIP_HUB_IP, GRADCLIP_HUB_PORT   where browsers connect (127.0.0.1:8000)
+    GRADCLIP_HUB_API_PORT                the hub's internal API (8081)
+    GRADCLIP_PROXY_API_PORT              the proxy's REST API (8001)
+"""
+
+import json
+import os
+import sys
+from pathlib import Path
+
+c = get_config()  # noqa: F821  (JupyterHub provides get_config when it loads this file)
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+import classroom  # noqa: E402  (deploy/jupyterhub/classroom.py: the environment of each server)
+
+STATE = Path(os.environ.get("GRADCLIP_HUB_STATE", "/srv/gradclip-hub"))
+IP = os.environ.get("GRADCLIP_HUB_IP", "127.0.0.1")
+PORT = int(os.environ.get("GRADCLIP_HUB_PORT", "8000"))
+HUB_API_PORT = int(os.environ.get("GRADCLIP_HUB_API_PORT", "8081"))
+PROXY_API_PORT = int(os.environ.get("GRADCLIP_PROXY_API_PORT", "8001"))
+
+try:
+    CLASSROOM = json.loads((STATE / "classroom.json").read_text(encoding="utf-8"))
+except FileNotFoundError:
+    sys.exit(f"{STATE / 'classroom.json'} is missing: run `make hub` (or, as root, "
+             f"`python deploy/jupyterhub/classroom.py setup --state {STATE} ...`) first")
+INSTRUCTORS = CLASSROOM["instructors"]          # {user name: their nbgrader course root}
+LEARNERS = CLASSROOM["learners"]
+
+# --- Where the hub listens and keeps its state ---------------------------------------------
+c.JupyterHub.bind_url = f"http://{IP}:{PORT}"
+c.JupyterHub.hub_bind_url = f"http://127.0.0.1:{HUB_API_PORT}"
+c.JupyterHub.db_url = f"sqlite:///{STATE / 'jupyterhub.sqlite'}"
+c.JupyterHub.cookie_secret_file = str(STATE / "jupyterhub_cookie_secret")
+c.JupyterHub.pid_file = str(STATE / "jupyterhub.pid")
+# Stopping the hub stops every learner's server (the default, stated because tests rely on it).
+c.JupyterHub.cleanup_servers = True
+c.JupyterHub.cleanup_proxy = True
+
+# The proxy (configurable-http-proxy, npm), installed by `make hub` into deploy/jupyterhub.
+c.ConfigurableHTTPProxy.command = [str(HERE / "node_modules" / ".bin" / "configurable-http-proxy")]
+c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{PROXY_API_PORT}"
+c.ConfigurableHTTPProxy.pid_file = str(STATE / "proxy.pid")
+c.ConfigurableHTTPProxy.auth_token = (STATE / "proxy-token").read_text(encoding="utf-8").strip()
+
+# --- Who may log in -------------------------------------------------------------------------
+# Local accounts and their passwords (PAM). For a real class, replace this with the
+# university's single sign-on (README: "Running a real class").
+c.JupyterHub.authenticator_class = "pam"
+c.PAMAuthenticator.open_sessions = False  # no login session (utmp, systemd) per server
+c.Authenticator.allowed_users = set(INSTRUCTORS) | set(LEARNERS)
+c.Authenticator.admin_users = set(CLASSROOM.get("admins", []))
+
+# A token for scripts (the end-to-end test) that start servers and act for users.
+c.JupyterHub.services = [{
+    "name": "classroom",
+    "api_token": (STATE / "service-token").read_text(encoding="utf-8").strip(),
+}]
+c.JupyterHub.load_roles = [{
+    "name": "classroom",
+    "scopes": ["admin:users", "admin:servers", "tokens", "access:servers"],
+    "services": ["classroom"],
+}]
+
+# --- Each user's JupyterLab ----------------------------------------------------------------
+c.Spawner.cmd = [str(classroom.VENV / "bin" / "jupyterhub-singleuser")]
+c.Spawner.default_url = "/lab"
+c.Spawner.notebook_dir = "~"
+c.Spawner.start_timeout = 120
+c.Spawner.http_timeout = 120
+
+
+def _user_environment(spawner) -> None:
+    """Learners get the configuration that hides the instructor's tools; both get the exchange.
+    (Assigned, not updated in place: the configured dict is shared by every spawner.)"""
+    spawner.environment = {**spawner.environment,
+                           **classroom.server_environment(CLASSROOM, spawner.user.name)}
+
+
+c.Spawner.pre_spawn_hook = _user_environment
