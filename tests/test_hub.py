@@ -8,7 +8,8 @@ assignment through the hub's REST API and each user's own server, as each user:
 2. each learner fetches it (nbgrader's Assignments API), fills it in through the Jupyter
    contents API (one with the solution, one with the blog post's clipping rule) and submits;
 3. the instructor collects (formgrader API), grades with `python -m autograder grade` and returns
-   the feedback with `python -m autograder return-feedback`, in their account as in a terminal;
+   the feedback with `python -m autograder return-feedback`, in their account as in a terminal,
+   and opens the grading run in the formgrader of a server named grade-03;
 4. each learner fetches their feedback.
 
 The tests then check the grades, the feedback in each learner's home, the file permissions
@@ -128,14 +129,15 @@ class Hub:
         assert response.ok, f"{method} /hub/api{path}: {response.status_code} {response.text}"
         return response
 
-    def start_server(self, user: str) -> None:
+    def start_server(self, user: str, name: str = "") -> None:
         """Start `user`'s JupyterLab (as the hub's spawn button does) and get a token for them."""
-        self.service("POST", f"/users/{user}/server")
+        self.service("POST", f"/users/{user}/servers/{name}" if name else f"/users/{user}/server")
         self._wait(lambda: self.service("GET", f"/users/{user}").json()["servers"]
-                   .get("", {}).get("ready"), 120, f"{user}'s server")
-        self.tokens[user] = self.service(
-            "POST", f"/users/{user}/tokens",
-            json={"note": "classroom test", "expires_in": 3600}).json()["token"]
+                   .get(name, {}).get("ready"), 120, f"{user}'s server {name!r}")
+        if user not in self.tokens:
+            self.tokens[user] = self.service(
+                "POST", f"/users/{user}/tokens",
+                json={"note": "classroom test", "expires_in": 3600}).json()["token"]
 
     def as_user(self, user: str, method: str, path: str, check: bool = True,
                 **kwargs) -> requests.Response:
@@ -223,6 +225,12 @@ def graded(hub):
     assert returned.returncode == 0, (f"return-feedback failed:\n{returned.stdout}{returned.stderr}"
                                      f"\nafter grading:\n{grading.stdout}{grading.stderr}")
 
+    # Grading by hand: a second server, named after the assignment, opens the run's formgrader.
+    server = f"{classroom.GRADING_SERVER}{ASSIGNMENT[:2]}"
+    hub.start_server(instructor, server)
+    in_formgrader = hub.as_user(instructor, "GET",
+                                f"/{server}/formgrader/api/submissions/{ASSIGNMENT}").json()
+
     feedback = {}
     for learner in answers:
         form = {"course_id": COURSE_ID, "assignment_id": ASSIGNMENT}
@@ -233,7 +241,8 @@ def graded(hub):
                         check=False)
             for entry in found["content"] if entry["type"] == "directory"]
     return {"grades": read_grades(out / "grades.csv"), "feedback": feedback, "out": out,
-            "listed": listed, "returned": returned.stdout, "course_root": course_root}
+            "listed": listed, "returned": returned.stdout, "course_root": course_root,
+            "in_formgrader": in_formgrader}
 
 
 def test_learners_see_the_released_assignment(hub, graded):
@@ -263,6 +272,14 @@ def test_feedback_is_returned_to_each_learner(hub, graded):
         row = graded["grades"][learner]
         assert (float(shown.group(1)), float(shown.group(2))) == \
             (float(row["total"]), float(row["max"])), (learner, shown.group(0), row)
+
+
+def test_the_grading_run_opens_in_the_instructors_formgrader(hub, graded):
+    scores = {item["student"]: item for item in graded["in_formgrader"]}
+    assert set(scores) == {hub.names["good"], hub.names["bad"]}, scores
+    for student, item in scores.items():
+        row = graded["grades"][student]
+        assert item["autograded"] and float(item["score"]) == float(row["total"]), (item, row)
 
 
 def _denied(hub, user: str, *command: str) -> bool:

@@ -32,10 +32,12 @@ from autograder.sandbox import (
 )
 
 
-def _run_sandboxed(code: str, tmp_path: Path, hidden=(), memory=2**30, processes=64):
+def _run_sandboxed(code: str, tmp_path: Path, hidden=(), memory=2**30, processes=64,
+                   cwd: Path | None = None, visible=None):
     """Run `python -c code` under the grader's sandbox policy; (exit code, output)."""
     assert find_bwrap(), "bubblewrap is not installed: `make test` and .ci/run install it"
     policy = SandboxPolicy(bwrap=find_bwrap(), hidden=[str(p) for p in hidden],
+                           visible=[*kernel_needs(), *(str(p) for p in visible or ())],
                            memory_bytes=memory, max_processes=process_limit(),
                            pids_cgroups=find_pids_cgroups() if os.getuid() == 0 else None,
                            kernel_processes=processes)
@@ -43,7 +45,7 @@ def _run_sandboxed(code: str, tmp_path: Path, hidden=(), memory=2**30, processes
               if policy.pids_cgroups else None)
     runtime = tmp_path / "runtime"
     runtime.mkdir(exist_ok=True)
-    command = sandbox_command([sys.executable, "-c", textwrap.dedent(code)], str(tmp_path),
+    command = sandbox_command([sys.executable, "-c", textwrap.dedent(code)], str(cwd or tmp_path),
                               str(runtime), policy, cgroup)
     try:
         result = subprocess.run(command, capture_output=True, text=True, timeout=120)
@@ -73,6 +75,36 @@ def test_hidden_paths_are_empty_and_the_filesystem_read_only(tmp_path):
     assert code == 0, output
     assert "hidden: []" in output and "wrote" not in output and "scratch ok" in output, output
     assert output.count("refused") == 3, "the notebook's folder, the system and hidden folders"
+
+
+def test_a_hidden_home_keeps_what_the_kernel_needs_inside_it(tmp_path):
+    """The grader's home is hidden, though its course, grading run and Python may all lie in it:
+    the notebook's folder and the kernel's folders come back read-only, the rest stays hidden,
+    also what is hidden inside them."""
+    home = tmp_path / "home"
+    needed, run = home / "course" / "venv", home / "grading" / "autograded" / "alice"
+    gradebook = home / "grading" / "gradebook.db"
+    for folder in (needed / "secret", run, home / ".ssh"):
+        folder.mkdir(parents=True)
+    (needed / "module.txt").write_text("needed")
+    (needed / "secret" / "key").write_text("answers")
+    (home / ".ssh" / "id_ed25519").write_text("private key")
+    gradebook.write_text("everyone's grades")
+    (run / "notebook.txt").write_text("the learner's notebook")
+    code, output = _run_sandboxed(f"""
+        import os
+        print("home:", sorted(os.listdir({str(home)!r})))
+        print("needed:", open({str(needed / "module.txt")!r}).read())
+        print("cwd:", open("notebook.txt").read())
+        print("inside needed:", os.listdir({str(needed / "secret")!r}))
+        for path in [{str(gradebook)!r}, {str(home / ".ssh" / "id_ed25519")!r}]:
+            print("exists" if os.path.exists(path) else "gone", path)
+        """, tmp_path, hidden=[home, gradebook, needed / "secret", run.parent.parent],
+        cwd=run, visible=[needed])
+    assert code == 0, output
+    assert "needed: needed" in output and "cwd: the learner's notebook" in output, output
+    assert "inside needed: []" in output and "exists" not in output, output
+    assert "id_ed25519" not in output.replace(str(home / ".ssh" / "id_ed25519"), ""), output
 
 
 def test_no_network_not_even_to_the_graders_loopback(tmp_path):

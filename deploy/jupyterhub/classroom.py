@@ -36,6 +36,7 @@ VENV = REPO / ".venv"
 COURSE_ID = "gradclip"
 DEFAULT_STATE = Path("/srv/gradclip-hub")
 COURSE_FOLDER = "gradclip"  # the instructor's nbgrader course root, in their home
+GRADING_SERVER = "grade-"   # an instructor's named server for grading one assignment by hand
 # What learners' servers need from the repository; everything else in it is closed to them.
 OPEN_TO_LEARNERS = {".venv", "autograder", "course", "deploy", "README.md", "pyproject.toml",
                     "requirements.txt", "constraints.txt", "environment.yml", "Makefile"}
@@ -235,20 +236,35 @@ def _instructor_course(instructor: str) -> Path:
     return root
 
 
-def server_environment(classroom: dict, user: str) -> dict[str, str]:
+def server_environment(classroom: dict, user: str, server_name: str = "") -> dict[str, str]:
     """What a user's server (and anything the user runs there) needs in its environment: the
-    configuration for their role, nbgrader's exchange, the course's Python first on PATH."""
+    configuration for their role, nbgrader's exchange, the course's Python first on PATH.
+
+    An instructor's server named `grade-NN` (JupyterHub's server names allow no underscore)
+    opens its formgrader on the grading run of lesson NN in ~/grading/NN_name (`python -m
+    autograder grade NN_name ... --out ~/grading/NN_name`), for grading the written answers by
+    hand; their default server opens it on the course."""
     role = "instructor" if user in classroom["instructors"] else "learner"
     config = REPO / "deploy" / "jupyterhub" / "jupyter-config"
+    course_root = classroom["instructors"].get(user, "")
+    if course_root and server_name.startswith(GRADING_SERVER):
+        course_root = str(grading_run(Path(course_root), server_name[len(GRADING_SERVER):]))
     return {
         "JUPYTER_CONFIG_PATH": os.pathsep.join(str(config / name) for name in (role, "common")),
         "GRADCLIP_COURSE_ID": classroom["course_id"],
         "GRADCLIP_EXCHANGE": classroom["exchange"],
-        "GRADCLIP_COURSE_ROOT": classroom["instructors"].get(user, ""),
+        "GRADCLIP_COURSE_ROOT": course_root,
         # nbgrader runs `alembic` by name, and the instructor's terminal runs the autograder.
         "PATH": os.pathsep.join([str(VENV / "bin"), "/usr/local/bin", "/usr/bin", "/bin"]),
         "JUPYTER_PLATFORM_DIRS": "1",
     }
+
+
+def grading_run(course_root: Path, lesson: str) -> Path:
+    """The nbgrader workspace of lesson `lesson`'s grading run, ~/grading/NN_name/nbgrader."""
+    names = sorted(p.name for p in (course_root / "solutions").glob(f"{lesson}_*"))
+    assignment = names[0] if names else lesson
+    return course_root.parent / "grading" / assignment / "nbgrader"
 
 
 def run_as(user: str, command: list[str], classroom: dict, cwd: Path | None = None,

@@ -79,13 +79,18 @@ c.Spawner.default_url = "/lab"
 c.Spawner.notebook_dir = "~"
 c.Spawner.start_timeout = 120
 c.Spawner.http_timeout = 120
+# Instructors grade written answers by hand in a second server, named grade-NN, whose
+# formgrader opens lesson NN's grading run (classroom.server_environment).
+c.JupyterHub.allow_named_servers = True
+c.JupyterHub.named_server_limit_per_user = 3
 
 
 def _user_environment(spawner) -> None:
     """Learners get the configuration that hides the instructor's tools; both get the exchange.
     (Assigned, not updated in place: the configured dict is shared by every spawner.)"""
     spawner.environment = {**spawner.environment,
-                           **classroom.server_environment(CLASSROOM, spawner.user.name)}
+                           **classroom.server_environment(CLASSROOM, spawner.user.name,
+                                                          spawner.name)}
 
 
 c.Spawner.pre_spawn_hook = _user_environment

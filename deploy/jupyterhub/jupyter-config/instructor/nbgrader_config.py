@@ -1,5 +1,7 @@
-"""The instructor's nbgrader course: the course's own settings (solutions/ is nbgrader's source
-folder, course/ its release folder), in the copy `classroom.py setup` made in their home."""
+"""The instructor's nbgrader course (GRADCLIP_COURSE_ROOT, set by the hub): the copy of the course
+that `classroom.py setup` made in their home, with the course's own settings (solutions/ is
+nbgrader's source folder, course/ its release folder); in a server named grade-NN, the
+nbgrader workspace of lesson NN's grading run, with its gradebook."""
 
 import os
 
