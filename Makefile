@@ -81,7 +81,7 @@ hub: install hub-proxy
 	  echo "so it runs as root: sudo make hub"; exit 1; }
 	$(PY) $(HUB_DIR)/classroom.py --state $(HUB_STATE) setup --instructor $(HUB_INSTRUCTOR) \
 	  --learners $(HUB_LEARNERS) --release $(HUB_RELEASE)
-	@echo "JupyterHub on http://$(HOST):$(HUB_PORT); log in with these accounts (user password):"
+	@echo "JupyterHub on http://$(if $(filter 127.%,$(HOST)),localhost,$(HOST)):$(HUB_PORT); log in with these accounts (user password):"
 	@cat $(HUB_STATE)/passwords.txt
 	@echo "Ctrl-C stops the hub and every server; make hub-down removes the accounts."
 	cd $(HUB_STATE) && GRADCLIP_HUB_STATE=$(HUB_STATE) GRADCLIP_HUB_IP=$(HOST) \

@@ -123,8 +123,9 @@ def _return_feedback(args: argparse.Namespace) -> int:
     from autograder.exchange import return_feedback
 
     returned = return_feedback(args.assignment, args.out)
-    print(f"feedback on {args.assignment} returned through nbgrader's exchange to "
-          f"{len(returned.released)} learners: {', '.join(returned.released) or 'none'}")
+    count = len(returned.released)
+    print(f"feedback on {args.assignment} returned through nbgrader's exchange to {count} "
+          f"learner{'' if count == 1 else 's'}: {', '.join(returned.released) or 'none'}")
     if returned.by_hand:
         print(f"not handed in through the exchange, so return these by hand: "
               f"{', '.join(str(args.out / 'feedback' / s) for s in returned.by_hand)}",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import csv
+import os
 import re
 import socket
 import subprocess
@@ -11,6 +12,7 @@ import sys
 from pathlib import Path
 
 import nbformat
+import pytest
 
 from autograder.course import Course
 
@@ -86,3 +88,25 @@ def read_grades(path: Path) -> dict[str, dict[str, str]]:
     """grades.csv as {student_id: row}."""
     with path.open(newline="", encoding="utf-8") as handle:
         return {row["student_id"]: row for row in csv.DictReader(handle)}
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync"]
+
+
+def chromium():
+    """Debian's Chromium driven by Playwright (a generator for a pytest fixture). Without it the
+    tests that need it skip, except under CI=true, where a missing browser is a failure."""
+    if not CHROMIUM.exists():
+        reason = f"no Chromium at {CHROMIUM} (Debian: apt-get install chromium)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI must run the browser tests, but there is {reason}")
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
+        yield browser
+        browser.close()

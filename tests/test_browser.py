@@ -24,6 +24,7 @@ import pytest
 from helpers import (
     COURSE,
     ROOT,
+    chromium,
     filled_notebook,
     free_port,
     implementation_code,
@@ -32,10 +33,6 @@ from helpers import (
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync"]
 ARTIFACTS = ROOT / "test-artifacts" / "browser"
 LESSON_03 = "03_clipping_numpy/clipping_numpy.ipynb"
 COMPLETED_01 = "completed/vector_products.ipynb"
@@ -46,18 +43,8 @@ PANEL = ".jp-NotebookPanel:not(.lm-mod-hidden)"
 
 @pytest.fixture(scope="module")
 def browser():
-    if not CHROMIUM.exists():
-        reason = f"no Chromium at {CHROMIUM} (Debian: apt-get install chromium)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI must run the browser tests, but there is {reason}")
-        pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
-
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
-        yield chromium
-        chromium.close()
+    yield from chromium()
 
 
 def _prepare_notebooks(folder: Path) -> None:

@@ -35,6 +35,7 @@ import requests
 from helpers import (
     IMPLEMENTATIONS,
     ROOT,
+    chromium,
     free_port,
     implementation_code,
     read_grades,
@@ -51,6 +52,7 @@ NOTEBOOK = "clipping_numpy.ipynb"
 COURSE_ID = classroom.COURSE_ID
 PROXY = ROOT / "deploy" / "jupyterhub" / "node_modules" / ".bin" / "configurable-http-proxy"
 WRONG = IMPLEMENTATIONS / ASSIGNMENT / "wrong_clip_norm_blog_normalize.py"
+ARTIFACTS = ROOT / "test-artifacts" / "hub"
 
 
 def _require_root_and_proxy() -> None:
@@ -141,10 +143,13 @@ class Hub:
 
     def as_user(self, user: str, method: str, path: str, check: bool = True,
                 **kwargs) -> requests.Response:
-        """A request to `user`'s own server, through the proxy, with `user`'s token."""
+        """A request to `user`'s own server, through the proxy, with `user`'s token. Each server
+        has a host of its own, USER.localhost, which browsers resolve to loopback and Python
+        does not: the request goes to 127.0.0.1 and names the host in its header."""
+        headers = {"Authorization": f"token {self.tokens[user]}",
+                   "Host": f"{user}.localhost:{self.ports['PORT']}"}
         response = requests.request(method, f"{self.url}/user/{user}{path}", timeout=300,
-                                    headers={"Authorization": f"token {self.tokens[user]}"},
-                                    **kwargs)
+                                    headers=headers, **kwargs)
         if check:
             assert response.ok, f"{user}: {method} {path}: {response.status_code} {response.text}"
         return response
@@ -312,6 +317,11 @@ def test_only_the_instructor_has_the_formgrader(hub, graded):
     instructor, learner = hub.names["instructor"], hub.names["bad"]
     assert hub.as_user(instructor, "GET", "/formgrader", check=False).status_code == 200
     assert hub.as_user(learner, "GET", "/formgrader", check=False).status_code == 404
+    # The formgrader shows in a JupyterLab tab (an iframe): each server has a host of its own,
+    # so the instructor's may frame itself; everything else keeps JupyterHub's 'none'.
+    framing = {user: hub.as_user(user, "GET", "/lab").headers["Content-Security-Policy"]
+               for user in (instructor, learner)}
+    assert framing == {instructor: "frame-ancestors 'self'", learner: "frame-ancestors 'none'"}
     for user, hidden in ((learner, True), (instructor, False)):
         disabled = _page_config(hub.as_user(user, "GET", "/lab").text)["disabledExtensions"]
         for plugin in ("formgrader", "course-list", "create-assignment"):
@@ -324,6 +334,47 @@ def _page_config(page: str) -> dict:
                       page, re.DOTALL)
     assert match, "no jupyter-config-data in JupyterLab's page"
     return json.loads(match.group(1))
+
+
+@pytest.fixture(scope="module")
+def browser():
+    yield from chromium()
+
+
+def test_a_class_in_the_browser(hub, graded, browser):
+    """Lesson 01 clicked through by the instructor and a learner (tests/hub_walkthrough.py),
+    a written answer graded by hand included; screenshots in test-artifacts/hub/."""
+    import hub_walkthrough as walkthrough
+
+    instructor, learner = hub.names["instructor"], hub.names["good"]
+    passwords = dict(line.split() for line in (hub.state / "passwords.txt").read_text()
+                     .splitlines())
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    for old in ARTIFACTS.glob("*.png"):
+        old.unlink()
+    walk = walkthrough.Walk(browser, f"http://localhost:{hub.ports['PORT']}", passwords,
+                            ARTIFACTS)
+    solution = solution_code(walkthrough.ASSIGNMENT)
+    answered = {"elementwise_product": 3, "repeated_product": 3}  # grade id -> its test's points
+    course_root = graded["course_root"]
+    walkthrough.instructor_releases(walk, instructor)
+    walkthrough.learner_hands_in(
+        walk, learner, {f"def {name}(": solution[name] for name in answered},
+        "resultant = vector1 aliases the input, so the loop overwrites vector1 ...")
+    walkthrough.instructor_grades(walk, instructor, course_root,
+                                  Path(hub.classroom["exchange"]) / COURSE_ID)
+    walkthrough.learner_reads_feedback(walk, learner)
+
+    row = read_grades(course_root.parent / "grading" / walkthrough.ASSIGNMENT
+                      / "grades.csv")[learner]
+    expected = sum(answered.values()) + float(walkthrough.MANUAL_POINTS)
+    assert row["status"] == "graded" and float(row["total"]) == expected, row
+    assert float(row[walkthrough.WRITTEN]) == float(walkthrough.MANUAL_POINTS), row
+    feedback = list(Path(os.path.expanduser(f"~{learner}"), walkthrough.ASSIGNMENT, "feedback")
+                    .glob("*/vector_products.html"))
+    assert len(feedback) == 1, feedback
+    assert f"(Score: {expected} / " in feedback[0].read_text(), "the returned feedback's total"
+    assert len(walk.seen) >= 10, walk.seen
 
 
 def test_the_hub_stops_every_server(hub, graded):

@@ -1,0 +1,210 @@
+"""The classroom in a browser: an instructor and a learner click through lesson 01 on the hub.
+
+Used by tests/test_hub.py (Playwright driving Debian's Chromium). Every step leaves a screenshot
+in `artifacts` (test-artifacts/hub/), numbered in the order a person would see them:
+
+instructor: log in, Formgrader → Generate and Release lesson 01;
+learner:    log in, Assignments → Fetch, open the notebook, answer two exercises and the
+            written question, save, Submit;
+instructor: Collect, grade with the autograder in a JupyterLab terminal, start the server
+            grade-01 from the hub's home page, grade the written answer by hand in its
+            Formgrader, grade again, return the feedback (terminal);
+learner:    Fetch Feedback, open it.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ASSIGNMENT = "01_vector_products"
+NOTEBOOK = "vector_products.ipynb"
+WRITTEN = "explain_seed_bugs"  # the grade id of lesson 01's written answer
+MANUAL_POINTS = "2.5"
+LONG = 180_000  # ms: a server start, a grading run
+
+
+@dataclass
+class Walk:
+    browser: object              # a Playwright Browser
+    hub_url: str                 # http://localhost:PORT
+    passwords: dict[str, str]
+    artifacts: Path
+    seen: list[str] = field(default_factory=list)  # screenshots taken, in order
+
+    def session(self, user: str):
+        """A fresh browser context logged in as `user`, on a JupyterLab with a clean layout."""
+        context = self.browser.new_context(viewport={"width": 1400, "height": 900})
+        page = context.new_page()
+        page.goto(f"{self.hub_url}/hub/login")
+        page.fill("#username_input", user)
+        page.fill("#password_input", self.passwords[user])
+        page.click("#login_submit")
+        page.wait_for_url(re.compile(rf"/user/{user}/lab"), timeout=LONG)
+        page.goto(page.url.split("/lab")[0] + "/lab?reset")
+        page.wait_for_selector(".jp-LauncherCard", timeout=LONG)
+        return page
+
+    def shot(self, page, name: str) -> None:
+        path = self.artifacts / f"{len(self.seen) + 1:02d}-{name}.png"
+        page.screenshot(path=str(path))
+        self.seen.append(path.name)
+
+
+def menu(page, top: str, item: str) -> None:
+    page.click(f".lm-MenuBar-itemLabel:text-is('{top}')")
+    page.click(f".lm-Menu-itemLabel:text-is('{item}')")
+
+
+def formgrader(page):
+    """Open nbgrader's Formgrader tab; its page, inside the tab's iframe."""
+    menu(page, "Nbgrader", "Formgrader")
+    frame = page.frame_locator(".jp-MainAreaWidget:not(.lm-mod-hidden) iframe")
+    frame.locator("text=Manage Assignments").first.wait_for(timeout=LONG)
+    return frame
+
+
+def assignment_action(frame, column: str) -> None:
+    """Click the icon in `column` of lesson 01's row, then close nbgrader's report of it."""
+    row = frame.locator("tr", has=frame.locator("td.name", has_text=ASSIGNMENT))
+    row.locator(f"td.{column} a").click()
+    done = frame.locator("#success-modal")
+    done.wait_for(timeout=LONG)
+    done.locator("button", has_text="OK").click()
+    done.wait_for(state="hidden")
+
+
+def terminal(page, commands: list[str], done, seconds: float = 300) -> None:
+    """Run `commands` in a new JupyterLab terminal; wait until `done()` (the terminal draws on
+    a canvas, so what it printed cannot be read from the page)."""
+    menu(page, "File", "New")
+    page.click(".lm-Menu-itemLabel:text-is('Terminal')")
+    screen = page.locator(".jp-Terminal:not(.lm-mod-hidden) .xterm-screen")
+    screen.wait_for(timeout=LONG)
+    screen.click()
+    for command in commands:
+        page.keyboard.insert_text(command)
+        page.keyboard.press("Enter")
+    deadline = time.monotonic() + seconds
+    while not done():
+        assert time.monotonic() < deadline, f"{commands} did not finish in {seconds} s"
+        time.sleep(1)
+    time.sleep(1)  # let the terminal draw the last lines
+
+
+def replace_cell(page, marker: str, text: str) -> None:
+    """Replace the source of the notebook cell that contains `marker`."""
+    cell = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell").filter(has_text=marker)
+    cell = cell.first
+    cell.scroll_into_view_if_needed()
+    if "jp-MarkdownCell" in (cell.get_attribute("class") or ""):
+        cell.dblclick()  # a rendered answer opens its editor on a double click
+    cell.locator(".cm-content").click()
+    page.keyboard.press("Control+A")
+    page.keyboard.insert_text(text)
+    page.keyboard.press("Escape")
+
+
+def learner_hands_in(walk: Walk, learner: str, answers: dict[str, str], written: str) -> None:
+    page = walk.session(learner)
+    menu(page, "Nbgrader", "Assignment List")
+    released = page.locator("#released_assignments_list .list_item", has_text=ASSIGNMENT)
+    released.wait_for(timeout=LONG)
+    walk.shot(page, "learner-assignments")
+    released.locator("button", has_text="Fetch").click()
+    fetched = page.locator("#fetched_assignments_list .list_item", has_text=ASSIGNMENT).first
+    fetched.wait_for(timeout=LONG)
+    fetched.locator("a.assignment-notebooks-link").click()  # unfold its notebooks
+    page.locator("#fetched_assignments_list .assignment-notebooks a",
+                 has_text=NOTEBOOK.removesuffix(".ipynb")).first.click()
+    page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell").first.wait_for(timeout=LONG)
+    for marker, code in answers.items():
+        replace_cell(page, marker, code)
+    replace_cell(page, "YOUR ANSWER HERE", written)
+    walk.shot(page, "learner-notebook-answered")
+    page.keyboard.press("Control+S")
+    time.sleep(2)
+    page.click(".lm-TabBar-tabLabel:text-is('Assignments')")
+    page.locator("#fetched_assignments_list .list_item", has_text=ASSIGNMENT) \
+        .locator("button", has_text="Submit").first.click()
+    page.locator("#submitted_assignments_list .list_item", has_text=ASSIGNMENT) \
+        .first.wait_for(timeout=LONG)
+    walk.shot(page, "learner-submitted")
+    page.context.close()
+
+
+def instructor_releases(walk: Walk, instructor: str) -> None:
+    page = walk.session(instructor)
+    frame = formgrader(page)
+    walk.shot(page, "instructor-formgrader")
+    assignment_action(frame, "assign")    # Generate
+    assignment_action(frame, "release")   # Release
+    frame.locator("tr", has=frame.locator("td.name", has_text=ASSIGNMENT)) \
+        .locator("text=released").wait_for(timeout=LONG)
+    walk.shot(page, "instructor-released")
+    page.context.close()
+
+
+def instructor_grades(walk: Walk, instructor: str, course_root: Path, exchange: Path) -> None:
+    """`exchange`: the course's folder in nbgrader's exchange (where feedback is returned)."""
+    page = walk.session(instructor)
+    frame = formgrader(page)
+    assignment_action(frame, "collect")
+    walk.shot(page, "instructor-collected")
+    out = course_root.parent / "grading" / ASSIGNMENT
+    grade = (f"python -m autograder --course-root {course_root} grade {ASSIGNMENT} "
+             f"{course_root / 'submitted'} --out {out}")
+    grades = out / "grades.csv"
+    terminal(page, [grade], done=grades.exists)
+    walk.shot(page, "instructor-autograded")
+
+    # The written answer, by hand: a second server, grade-01, whose Formgrader opens the run.
+    page.goto(f"{walk.hub_url}/hub/home")
+    page.fill("input.new-server-name", "grade-01")
+    page.click(".new-server-btn")       # adds the server to the list ...
+    page.click("#start-grade-01")        # ... and this starts it
+    page.wait_for_url(re.compile(r"/user/[^/]+/grade-01/lab"), timeout=LONG)
+    page.goto(page.url.split("/lab")[0] + "/lab?reset")  # both servers share one saved layout
+    page.wait_for_selector(".jp-LauncherCard", timeout=LONG)
+    frame = formgrader(page)
+    frame.locator("a", has_text="Manual Grading").click()
+    frame.locator("a", has_text=ASSIGNMENT).click()
+    frame.locator("a", has_text=NOTEBOOK.removesuffix(".ipynb")).first.click()
+    frame.locator("a", has_text="Submission #1").click()
+    points = frame.locator(f"input.score#{WRITTEN}")  # the written answer's points
+    points.wait_for(timeout=LONG)
+    points.scroll_into_view_if_needed()
+    points.fill(MANUAL_POINTS)
+    points.press("Tab")  # the formgrader saves a score when its field loses focus
+    frame.locator(f"#{WRITTEN}-comment").fill("Right about the aliasing; say why 0.42 explodes.")
+    frame.locator(f"#{WRITTEN}-comment").press("Tab")
+    time.sleep(2)
+    walk.shot(page, "instructor-manual-grade")
+    page.goto(f"{walk.hub_url}/hub/home")
+
+    page = walk.session(instructor)
+    back = f"python -m autograder return-feedback {ASSIGNMENT} --out {out}"
+    graded_by_hand = grades.stat().st_mtime
+    returned = exchange / "feedback"
+    terminal(page, [grade, back], done=lambda: grades.stat().st_mtime > graded_by_hand
+             and returned.is_dir() and any(returned.iterdir()))
+    walk.shot(page, "instructor-feedback-returned")
+    page.context.close()
+
+
+def learner_reads_feedback(walk: Walk, learner: str) -> None:
+    page = walk.session(learner)
+    menu(page, "Nbgrader", "Assignment List")
+    submitted = page.locator("#submitted_assignments_list .list_item", has_text=ASSIGNMENT).first
+    submitted.locator("button", has_text="Fetch Feedback").click()
+    link = page.locator("#submitted_assignments_list a", has_text="view feedback").first
+    link.wait_for(timeout=LONG)
+    walk.shot(page, "learner-feedback-fetched")
+    link.click()  # shows the feedback's folder in the file browser
+    page.locator(".jp-DirListing-item", has_text=NOTEBOOK.removesuffix(".ipynb")).first.dblclick()
+    viewer = page.frame_locator(".jp-HTMLViewer:not(.lm-mod-hidden) iframe")
+    viewer.locator("text=Score").first.wait_for(timeout=LONG)
+    walk.shot(page, "learner-feedback")
+    page.context.close()
