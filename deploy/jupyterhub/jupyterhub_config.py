@@ -43,10 +43,10 @@ c.JupyterHub.bind_url = f"http://{IP}:{PORT}"
 # Every user's server on a host of its own (teacher.localhost, ada.localhost): one user's pages
 # cannot script another's, and the instructor's JupyterLab may show the formgrader in a tab (an
 # iframe, which JupyterHub forbids on a shared host). Browsers send *.localhost to this machine;
-# a real class needs a wildcard DNS name (GRADCLIP_HUB_DOMAIN=hub.example.edu; README).
+# a real class needs a wildcard DNS name (GRADCLIP_HUB_DOMAIN=https://hub.example.edu; README).
 DOMAIN = os.environ.get("GRADCLIP_HUB_DOMAIN", "localhost" if IP.startswith("127.") else "")
 if DOMAIN:
-    c.JupyterHub.subdomain_host = f"http://{DOMAIN}:{PORT}"
+    c.JupyterHub.subdomain_host = DOMAIN if "://" in DOMAIN else f"http://{DOMAIN}:{PORT}"
 c.JupyterHub.hub_bind_url = f"http://127.0.0.1:{HUB_API_PORT}"
 c.JupyterHub.db_url = f"sqlite:///{STATE / 'jupyterhub.sqlite'}"
 c.JupyterHub.cookie_secret_file = str(STATE / "jupyterhub_cookie_secret")
