@@ -65,6 +65,9 @@ HUB_PORT       ?= 8000
 HUB_INSTRUCTOR ?= instructor
 HUB_LEARNERS   ?= learner1,learner2
 HUB_RELEASE    ?= all
+# HUB_OPEN_PATH=1: let the accounts through the folders above the course's Python (chmod o+x;
+# make hub-down restores them), for a clone or a Python under a private home such as /root.
+HUB_OPEN_PATH  ?=
 HUB_DIR        := deploy/jupyterhub
 CHP            := $(HUB_DIR)/node_modules/.bin/configurable-http-proxy
 
@@ -80,7 +83,7 @@ hub: install hub-proxy
 	@[ "$$(id -u)" = 0 ] || { echo "make hub creates local accounts and starts servers as them,"; \
 	  echo "so it runs as root: sudo make hub"; exit 1; }
 	$(PY) $(HUB_DIR)/classroom.py --state $(HUB_STATE) setup --instructor $(HUB_INSTRUCTOR) \
-	  --learners $(HUB_LEARNERS) --release $(HUB_RELEASE)
+	  --learners $(HUB_LEARNERS) --release "$(HUB_RELEASE)" $(if $(HUB_OPEN_PATH),--open-path)
 	@echo "JupyterHub on http://$(if $(filter 127.%,$(HOST)),localhost,$(HOST)):$(HUB_PORT); log in with these accounts (user password):"
 	@cat $(HUB_STATE)/passwords.txt
 	@echo "Ctrl-C stops the hub and every server; make hub-down removes the accounts."

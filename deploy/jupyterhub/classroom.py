@@ -204,7 +204,8 @@ def _check_reachable(python: Path, needed: list[Path], user: str) -> None:
             f"the account {user!r} cannot run {python} ({result.stderr.strip()[-200:]}): "
             f"{', '.join(dict.fromkeys(closed)) or 'a folder it needs'} is closed to other "
             "accounts. Clone the course (and install its Python) where everyone can reach it, "
-            "e.g. under /opt; or open those folders (chmod o+x), or run setup with --open-path")
+            "e.g. under /opt; or open those folders (chmod o+x), or let setup open them and "
+            "teardown close them again: make hub HUB_OPEN_PATH=1 (classroom.py --open-path)")
 
 
 def _close_answers() -> dict[str, int]:
