@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from helpers import ROOT, run_autograder
+from helpers import ROOT, read_grades, run_autograder
 
 
 @pytest.fixture
@@ -65,3 +65,33 @@ def test_output_in_the_course_notebooks_is_refused(class_folder, out):
     result = run_autograder("grade", "01_vector_products", str(class_folder), "--out", str(out))
     _fails_with(result, "would write into the course")
     assert out.exists() == existed
+
+
+def test_return_feedback_needs_a_grading_run(tmp_path):
+    result = run_autograder("return-feedback", "01_vector_products", "--out", str(tmp_path))
+    _fails_with(result, str(tmp_path), "not a folder written by")
+
+
+def test_feedback_of_hand_ins_not_from_the_exchange_is_left_to_return_by_hand(tmp_path):
+    """A learner from a plain folder has no receipt to name the feedback by: return-feedback
+    says whose feedback to hand back by hand (and releases nothing); a receipt whose time
+    nbgrader cannot read is ignored and noted, not fatal."""
+    submissions, out = tmp_path / "submissions", tmp_path / "out"
+    released = ROOT / "course" / "01_vector_products" / "vector_products.ipynb"
+    for learner in ("alice", "bob"):
+        (submissions / learner).mkdir(parents=True)
+        (submissions / learner / released.name).write_bytes(released.read_bytes())
+    (submissions / "bob" / "timestamp.txt").write_text("the day before the deadline")
+    graded = run_autograder("grade", "01_vector_products", str(submissions), "--out", str(out),
+                            "--no-sandbox", "--jobs", "1")
+    assert graded.returncode == 0, graded.stderr
+    grades = read_grades(out / "grades.csv")
+    # the same notebook as alice's, graded the same: the bad receipt changed nothing else
+    assert grades["bob"]["status"] == grades["alice"]["status"] == "graded", grades
+    assert "timestamp.txt is not a date: ignored" in grades["bob"]["review"], grades["bob"]
+    result = run_autograder("return-feedback", "01_vector_products", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert "to 0 learners: none" in result.stdout, result.stdout
+    assert "return these by hand" in result.stderr, result.stderr
+    for learner in ("alice", "bob"):
+        assert str(out / "feedback" / learner) in result.stderr, result.stderr

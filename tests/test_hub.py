@@ -383,3 +383,26 @@ def test_the_hub_stops_every_server(hub, graded):
     leftover = subprocess.run(["pgrep", "-u", ",".join(users), "-f", "jupyterhub-singleuser"],
                               capture_output=True, text=True)
     assert leftover.stdout.strip() == "", f"servers left running: {leftover.stdout}"
+
+
+def _classroom(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(ROOT / "deploy" / "jupyterhub" / "classroom.py"),
+                           *args], capture_output=True, text=True, cwd="/")
+
+
+def test_setup_needs_root_and_says_so(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    state = tmp_path / "state"
+    code = classroom.main(["--state", str(state), "setup", "--instructor", "i", "--learners", "a"])
+    assert code == 2 and "sudo make hub" in capsys.readouterr().err
+    assert not state.exists()
+
+
+@pytest.mark.parametrize("learners", ["", "gcx_teacher", " , "])
+def test_setup_refuses_a_class_without_distinct_learners(tmp_path, learners):
+    _require_root_and_proxy()
+    state = tmp_path / "state"
+    result = _classroom("--state", str(state), "setup", "--instructor", "gcx_teacher",
+                        "--learners", learners)
+    assert result.returncode == 2 and "at least one learner" in result.stderr, result.stderr
+    assert not state.exists(), "nothing is created for a refused class"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -43,6 +44,17 @@ def test_conda_environment_uses_the_same_pins():
     text = (ROOT / "environment.yml").read_text(encoding="utf-8")
     assert re.search(r"^\s*- python=3\.11\s*$", text, re.M), "environment.yml must pin python=3.11"
     assert "-r requirements.txt" in text, "environment.yml's pip section must read requirements.txt"
+
+
+def test_the_hubs_proxy_is_pinned_and_locked():
+    """JupyterHub's proxy comes from npm: an exact version, and the lock file `npm ci` needs."""
+    folder = ROOT / "deploy" / "jupyterhub"
+    wanted = json.loads((folder / "package.json").read_text(encoding="utf-8"))["dependencies"]
+    lock = json.loads((folder / "package-lock.json").read_text(encoding="utf-8"))
+    for package, version in wanted.items():
+        assert re.fullmatch(r"\d+\.\d+\.\d+", version), f"package.json: {package} {version!r}"
+        locked = lock["packages"][f"node_modules/{package}"]["version"]
+        assert locked == version, f"package-lock.json has {package} {locked}, not {version}"
 
 
 def test_ruff_is_clean():
