@@ -85,9 +85,9 @@ hub: install hub-proxy
 	$(PY) $(HUB_DIR)/classroom.py --state $(HUB_STATE) setup --instructor $(HUB_INSTRUCTOR) \
 	  --learners $(HUB_LEARNERS) --release "$(HUB_RELEASE)" $(if $(HUB_OPEN_PATH),--open-path)
 	@echo "JupyterHub on http://$(if $(filter 127.%,$(HOST)),localhost,$(HOST)):$(HUB_PORT); log in with these accounts (user password):"
-	@cat $(HUB_STATE)/passwords.txt
+	@cat $(HUB_STATE)/hub/passwords.txt
 	@echo "Ctrl-C stops the hub and every server; make hub-down removes the accounts."
-	cd $(HUB_STATE) && GRADCLIP_HUB_STATE=$(HUB_STATE) GRADCLIP_HUB_IP=$(HOST) \
+	cd $(HUB_STATE)/hub && GRADCLIP_HUB_STATE=$(HUB_STATE) GRADCLIP_HUB_IP=$(HOST) \
 	  GRADCLIP_HUB_PORT=$(HUB_PORT) exec $(BIN)/jupyterhub -f $(abspath $(HUB_DIR))/jupyterhub_config.py
 
 hub-down:

@@ -188,7 +188,7 @@ def _sandbox_policy(settings: GradingOptions, course: Course, submissions: Path,
     hidden = [out, submissions, course.solutions, course.root / ".git",
               # where nbgrader keeps a course's grades and hand-ins, when the course root is one
               *(course.root / name for name in NBGRADER_PRIVATE),
-              *nbgrader_exchange_roots(), *_grader_homes()]
+              *_nbgrader_exchange_roots(), *_grader_homes()]
     database = _sqlite_path(settings.db_url) if settings.db_url else None
     if database is not None:
         hidden.append(database)
@@ -199,7 +199,7 @@ def _sandbox_policy(settings: GradingOptions, course: Course, submissions: Path,
                          pids_cgroups=pids_cgroups)
 
 
-def nbgrader_exchange_roots() -> list[Path]:
+def _nbgrader_exchange_roots() -> list[Path]:
     """nbgrader's exchange folders on this machine (every learner's hand-in lies there): the one
     the nbgrader configuration in effect names, and nbgrader's default."""
     roots = {Path(DEFAULT_EXCHANGE)}
@@ -358,7 +358,7 @@ def _match_notebooks(submission: Submission, folder: Path, assignment: str,
     handed_in = [p for place in (folder, folder / assignment) if place.is_dir()
                  for p in sorted(place.glob("*.ipynb")) if p.is_file() and not p.is_symlink()]
     for name in notebooks:
-        path = _find_notebook(folder, assignment, name)
+        path = _find_file(folder, assignment, name)
         if path is None:
             others = [p for p in handed_in if p.name not in notebooks]
             if len(notebooks) == 1 and len(others) == 1:
@@ -387,7 +387,7 @@ def _match_notebooks(submission: Submission, folder: Path, assignment: str,
 def _read_receipts(submission: Submission, folder: Path, assignment: str) -> None:
     """Keep the exchange's receipts that are what nbgrader wrote (a learner can edit them)."""
     for name in SUBMISSION_RECEIPTS:
-        path = _find_notebook(folder, assignment, name)
+        path = _find_file(folder, assignment, name)
         if path is None:
             continue
         content = path.read_bytes()[:1024]
@@ -407,7 +407,8 @@ def _valid_timestamp(content: bytes) -> bool:
     return True
 
 
-def _find_notebook(folder: Path, assignment: str, name: str) -> Path | None:
+def _find_file(folder: Path, assignment: str, name: str) -> Path | None:
+    """A regular file `name` in a learner's folder or its `assignment` subfolder."""
     for candidate in (folder / name, folder / assignment / name):
         if candidate.is_file() and not candidate.is_symlink():
             return candidate

@@ -82,7 +82,8 @@ class Hub:
 
     @property
     def classroom(self) -> dict:
-        return json.loads((self.state / "classroom.json").read_text(encoding="utf-8"))
+        private = self.state / classroom.PRIVATE
+        return json.loads((private / "classroom.json").read_text(encoding="utf-8"))
 
     def start(self) -> None:
         env = {**os.environ, "GRADCLIP_HUB_STATE": str(self.state),
@@ -125,7 +126,7 @@ class Hub:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-40:])
 
     def service(self, method: str, path: str, **kwargs) -> requests.Response:
-        token = (self.state / "service-token").read_text().strip()
+        token = (self.state / classroom.PRIVATE / "service-token").read_text().strip()
         response = requests.request(method, f"{self.url}/hub/api{path}", timeout=60,
                                     headers={"Authorization": f"token {token}"}, **kwargs)
         assert response.ok, f"{method} /hub/api{path}: {response.status_code} {response.text}"
@@ -301,7 +302,8 @@ def test_learners_cannot_read_each_other_or_the_instructor(hub, graded):
     for path in (f"~{good}", f"~{good}/{ASSIGNMENT}/{NOTEBOOK}", str(inbound),
                  str(course_root), str(course_root / "solutions" / ASSIGNMENT / NOTEBOOK),
                  str(graded["out"] / "grades.csv"), str(ROOT / "solutions" / ASSIGNMENT / NOTEBOOK),
-                 str(ROOT / ".git" / "HEAD"), str(ROOT / "tests" / "helpers.py")):
+                 str(ROOT / ".git" / "HEAD"), str(ROOT / "tests" / "helpers.py"),
+                 str(hub.state), str(hub.state / classroom.PRIVATE / "jupyterhub.sqlite")):
         path = os.path.expanduser(path)
         command = ("ls", path) if os.path.isdir(path) else ("cat", path)
         assert _denied(hub, bad, *command), f"{bad} can read {path}"
@@ -347,8 +349,8 @@ def test_a_class_in_the_browser(hub, graded, browser):
     import hub_walkthrough as walkthrough
 
     instructor, learner = hub.names["instructor"], hub.names["good"]
-    passwords = dict(line.split() for line in (hub.state / "passwords.txt").read_text()
-                     .splitlines())
+    passwords = dict(line.split() for line in
+                     (hub.state / classroom.PRIVATE / "passwords.txt").read_text().splitlines())
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     for old in ARTIFACTS.glob("*.png"):
         old.unlink()

@@ -7,14 +7,15 @@
 instructor's course folder or an existing account's password. It
 
 - creates the local accounts that do not exist yet (home folders private, mode 700) and gives
-  each new one a random password, written to STATE/passwords.txt (root only);
+  each new one a random password, written to STATE/hub/passwords.txt (STATE/hub is root's
+  alone: the hub's database, secrets and tokens; learners may only pass through STATE);
 - makes nbgrader's exchange, STATE/exchange, where learners can hand in but not read others';
 - copies the course (solutions/ and nbgrader_config.py) into the instructor's home, as their
   nbgrader course folder (~/gradclip), and, with --release, releases those assignments;
 - closes the repository's answers (solutions/, tests/, .git, ...) to other accounts: learners'
   servers run from this repository's .venv, so the repository must be open to them, but not
   the answers in it;
-- writes STATE/classroom.json, which deploy/jupyterhub/jupyterhub_config.py reads.
+- writes STATE/hub/classroom.json, which deploy/jupyterhub/jupyterhub_config.py reads.
 
 `teardown` removes the accounts setup created, reopens what it closed and deletes STATE.
 """
@@ -35,6 +36,7 @@ REPO = Path(__file__).resolve().parents[2]
 VENV = REPO / ".venv"
 COURSE_ID = "gradclip"
 DEFAULT_STATE = Path("/srv/gradclip-hub")
+PRIVATE = "hub"            # STATE/hub: the hub's own files, root only
 COURSE_FOLDER = "gradclip"  # the instructor's nbgrader course root, in their home
 GRADING_SERVER = "grade-"   # an instructor's named server for grading one assignment by hand
 # What learners' servers need from the repository; everything else in it is closed to them.
@@ -84,12 +86,14 @@ def setup(state: Path, instructor: str, learners: list[str], release: str,
     classroom = {"course_id": COURSE_ID, "instructors": {}, "learners": learners,
                  "exchange": str(state / "exchange"), "created_users": [], "opened": {},
                  "closed": {}, **_read_classroom(state)}
-    state.mkdir(parents=True, exist_ok=True)
-    state.chmod(0o755)
+    (state / PRIVATE).mkdir(parents=True, exist_ok=True)
+    state.chmod(0o711)  # learners pass through to the exchange, and see nothing else here
+    (state / PRIVATE).chmod(0o700)
     try:  # what is done is recorded even when a step fails, so that teardown can undo it
         _prepare(state, classroom, instructor, learners, open_path)
     finally:
-        (state / "classroom.json").write_text(json.dumps(classroom, indent=2), encoding="utf-8")
+        (state / PRIVATE / "classroom.json").write_text(json.dumps(classroom, indent=2),
+                                                        encoding="utf-8")
     if release:
         _release(classroom, instructor, release)
     return classroom
@@ -103,9 +107,9 @@ def _prepare(state: Path, classroom: dict, instructor: str, learners: list[str],
             classroom["created_users"].append(name)
             passwords[name] = secrets.token_urlsafe(12)
     _set_passwords(passwords)
-    _append_passwords(state / "passwords.txt", passwords)
+    _append_passwords(state / PRIVATE / "passwords.txt", passwords)
     for name in ("proxy-token", "service-token"):
-        _write_secret(state / name)
+        _write_secret(state / PRIVATE / name)
 
     exchange = Path(classroom["exchange"])
     exchange.mkdir(exist_ok=True)
@@ -138,7 +142,7 @@ def teardown(state: Path) -> None:
 
 
 def _read_classroom(state: Path) -> dict:
-    path = state / "classroom.json"
+    path = state / PRIVATE / "classroom.json"
     if not path.is_file():
         return {}
     try:

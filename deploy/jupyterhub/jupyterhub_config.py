@@ -4,9 +4,9 @@ Local users log in with their system password (PAM); each gets a JupyterLab serv
 that user from the course's environment, with nbgrader's exchange for handing out and handing
 in. Learners see nbgrader's Assignments tab; instructors also get the Formgrader and the Courses
 tab. `deploy/jupyterhub/classroom.py setup` prepares what this file reads: the state folder
-(GRADCLIP_HUB_STATE, default /srv/gradclip-hub) with classroom.json, the exchange, the hub's
-database and secrets. Listening addresses come from the environment so that several hubs (the
-tests') can run side by side:
+(GRADCLIP_HUB_STATE, default /srv/gradclip-hub) with the exchange, and in hub/ (root's alone)
+classroom.json, the hub's database and secrets. Listening addresses come from the environment
+so that several hubs (the tests') can run side by side:
 
     GRADCLIP_HUB_IP, GRADCLIP_HUB_PORT   where browsers connect (127.0.0.1:8000)
     GRADCLIP_HUB_API_PORT                the hub's internal API (8081)
@@ -25,15 +25,16 @@ sys.path.insert(0, str(HERE))
 import classroom  # noqa: E402  (deploy/jupyterhub/classroom.py: the environment of each server)
 
 STATE = Path(os.environ.get("GRADCLIP_HUB_STATE", "/srv/gradclip-hub"))
+PRIVATE = STATE / classroom.PRIVATE
 IP = os.environ.get("GRADCLIP_HUB_IP", "127.0.0.1")
 PORT = int(os.environ.get("GRADCLIP_HUB_PORT", "8000"))
 HUB_API_PORT = int(os.environ.get("GRADCLIP_HUB_API_PORT", "8081"))
 PROXY_API_PORT = int(os.environ.get("GRADCLIP_PROXY_API_PORT", "8001"))
 
 try:
-    CLASSROOM = json.loads((STATE / "classroom.json").read_text(encoding="utf-8"))
+    CLASSROOM = json.loads((PRIVATE / "classroom.json").read_text(encoding="utf-8"))
 except FileNotFoundError:
-    sys.exit(f"{STATE / 'classroom.json'} is missing: run `make hub` (or, as root, "
+    sys.exit(f"{PRIVATE / 'classroom.json'} is missing: run `make hub` (or, as root, "
              f"`python deploy/jupyterhub/classroom.py setup --state {STATE} ...`) first")
 INSTRUCTORS = CLASSROOM["instructors"]          # {user name: their nbgrader course root}
 LEARNERS = CLASSROOM["learners"]
@@ -48,9 +49,9 @@ DOMAIN = os.environ.get("GRADCLIP_HUB_DOMAIN", "localhost" if IP.startswith("127
 if DOMAIN:
     c.JupyterHub.subdomain_host = DOMAIN if "://" in DOMAIN else f"http://{DOMAIN}:{PORT}"
 c.JupyterHub.hub_bind_url = f"http://127.0.0.1:{HUB_API_PORT}"
-c.JupyterHub.db_url = f"sqlite:///{STATE / 'jupyterhub.sqlite'}"
-c.JupyterHub.cookie_secret_file = str(STATE / "jupyterhub_cookie_secret")
-c.JupyterHub.pid_file = str(STATE / "jupyterhub.pid")
+c.JupyterHub.db_url = f"sqlite:///{PRIVATE / 'jupyterhub.sqlite'}"
+c.JupyterHub.cookie_secret_file = str(PRIVATE / "jupyterhub_cookie_secret")
+c.JupyterHub.pid_file = str(PRIVATE / "jupyterhub.pid")
 # Stopping the hub stops every learner's server (the default, stated because tests rely on it).
 c.JupyterHub.cleanup_servers = True
 c.JupyterHub.cleanup_proxy = True
@@ -58,8 +59,8 @@ c.JupyterHub.cleanup_proxy = True
 # The proxy (configurable-http-proxy, npm), installed by `make hub` into deploy/jupyterhub.
 c.ConfigurableHTTPProxy.command = [str(HERE / "node_modules" / ".bin" / "configurable-http-proxy")]
 c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{PROXY_API_PORT}"
-c.ConfigurableHTTPProxy.pid_file = str(STATE / "proxy.pid")
-c.ConfigurableHTTPProxy.auth_token = (STATE / "proxy-token").read_text(encoding="utf-8").strip()
+c.ConfigurableHTTPProxy.pid_file = str(PRIVATE / "proxy.pid")
+c.ConfigurableHTTPProxy.auth_token = (PRIVATE / "proxy-token").read_text(encoding="utf-8").strip()
 
 # --- Who may log in -------------------------------------------------------------------------
 # Local accounts and their passwords (PAM). For a real class, replace this with the
@@ -72,7 +73,7 @@ c.Authenticator.admin_users = set(CLASSROOM.get("admins", []))
 # A token for scripts (the end-to-end test) that start servers and act for users.
 c.JupyterHub.services = [{
     "name": "classroom",
-    "api_token": (STATE / "service-token").read_text(encoding="utf-8").strip(),
+    "api_token": (PRIVATE / "service-token").read_text(encoding="utf-8").strip(),
 }]
 c.JupyterHub.load_roles = [{
     "name": "classroom",
