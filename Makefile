@@ -21,7 +21,7 @@ ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEV_STAMP     := $(VENV)/.dev-installed
 
-.PHONY: help lab hub hub-down test bench install install-dev hub-proxy test-tools release outputs \
+.PHONY: help lab hub hub-needs-root hub-down test bench install install-dev hub-proxy test-tools release outputs \
         lint lock clean
 
 help:
@@ -79,9 +79,12 @@ $(CHP): $(HUB_DIR)/package.json $(HUB_DIR)/package-lock.json
 	@touch $@
 hub-proxy: $(CHP)
 
-hub: install hub-proxy
+# Checked first (prerequisites are made in order): before installing anything.
+hub-needs-root:
 	@[ "$$(id -u)" = 0 ] || { echo "make hub creates local accounts and starts servers as them,"; \
 	  echo "so it runs as root: sudo make hub"; exit 1; }
+
+hub: hub-needs-root install hub-proxy
 	$(PY) $(HUB_DIR)/classroom.py --state $(HUB_STATE) setup --instructor $(HUB_INSTRUCTOR) \
 	  --learners $(HUB_LEARNERS) --release "$(HUB_RELEASE)" $(if $(HUB_OPEN_PATH),--open-path)
 	@echo "JupyterHub on http://$(if $(filter 127.%,$(HOST)),localhost,$(HOST)):$(HUB_PORT); log in with these accounts (user password):"
