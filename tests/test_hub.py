@@ -300,6 +300,7 @@ def test_learners_cannot_read_each_other_or_the_instructor(hub, graded):
     handed_in = next(p for p in inbound.iterdir() if p.name.startswith(f"{good}+"))
     course_root = graded["course_root"]
     for path in (f"~{good}", f"~{good}/{ASSIGNMENT}/{NOTEBOOK}", str(inbound),
+                 str(exchange / "feedback"),  # returned feedback: unlistable, secret names
                  str(course_root), str(course_root / "solutions" / ASSIGNMENT / NOTEBOOK),
                  str(graded["out"] / "grades.csv"), str(ROOT / "solutions" / ASSIGNMENT / NOTEBOOK),
                  str(ROOT / ".git" / "HEAD"), str(ROOT / "tests" / "helpers.py"),
