@@ -19,6 +19,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import classroom  # deploy/jupyterhub/classroom.py, on sys.path through tests/test_hub.py
+
 ASSIGNMENT = "01_vector_products"
 NOTEBOOK = "vector_products.ipynb"
 WRITTEN = "explain_seed_bugs"  # the grade id of lesson 01's written answer
@@ -153,7 +155,7 @@ def instructor_grades(walk: Walk, instructor: str, course_root: Path, exchange: 
     frame = formgrader(page)
     assignment_action(frame, "collect")
     walk.shot(page, "instructor-collected")
-    out = course_root.parent / "grading" / ASSIGNMENT
+    out = classroom.grading_folder(course_root, ASSIGNMENT)
     grade = (f"python -m autograder --course-root {course_root} grade {ASSIGNMENT} "
              f"{course_root / 'submitted'} --out {out}")
     grades = out / "grades.csv"

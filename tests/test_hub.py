@@ -82,8 +82,7 @@ class Hub:
 
     @property
     def classroom(self) -> dict:
-        private = self.state / classroom.PRIVATE
-        return json.loads((private / "classroom.json").read_text(encoding="utf-8"))
+        return classroom.load(self.state)
 
     def start(self) -> None:
         env = {**os.environ, "GRADCLIP_HUB_STATE": str(self.state),
@@ -220,7 +219,7 @@ def graded(hub):
     collected = hub.as_user(instructor, "POST", f"/formgrader/api/assignment/{ASSIGNMENT}/collect")
     assert collected.json().get("success"), f"formgrader collect: {collected.text}"
     course_root = Path(hub.classroom["instructors"][instructor])
-    out = course_root.parent / "grading" / ASSIGNMENT
+    out = classroom.grading_folder(course_root, ASSIGNMENT)
     python = str(classroom.VENV / "bin" / "python")
     grading = hub.run(instructor, python, "-m", "autograder", "--course-root", str(course_root),
                       "grade", ASSIGNMENT, str(course_root / "submitted"), "--out", str(out),
@@ -368,7 +367,7 @@ def test_a_class_in_the_browser(hub, graded, browser):
                                   Path(hub.classroom["exchange"]) / COURSE_ID)
     walkthrough.learner_reads_feedback(walk, learner)
 
-    row = read_grades(course_root.parent / "grading" / walkthrough.ASSIGNMENT
+    row = read_grades(classroom.grading_folder(course_root, walkthrough.ASSIGNMENT)
                       / "grades.csv")[learner]
     expected = sum(answered.values()) + float(walkthrough.MANUAL_POINTS)
     assert row["status"] == "graded" and float(row["total"]) == expected, row

@@ -34,6 +34,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 VENV = REPO / ".venv"
+PYTHON = VENV / "bin" / "python"  # every server's, and what setup runs nbgrader with
 COURSE_ID = "gradclip"
 DEFAULT_STATE = Path("/srv/gradclip-hub")
 PRIVATE = "hub"            # STATE/hub: the hub's own files, root only
@@ -116,13 +117,12 @@ def _prepare(state: Path, classroom: dict, instructor: str, learners: list[str],
     exchange.chmod(0o1777)  # anyone may create their folder there, nobody may remove others'
 
     # The servers run the venv's Python, which may be a link into a base installation elsewhere.
-    python = VENV / "bin" / "python"
-    needed = [VENV, Path(os.path.realpath(python)).parent]
+    needed = [VENV, Path(os.path.realpath(PYTHON)).parent]
     if open_path:
         for folder in needed:
             for path, mode in _open_path(folder).items():
                 classroom["opened"].setdefault(path, mode)  # keep the mode from before setup
-    _check_reachable(python, needed, learners[0])
+    _check_reachable(PYTHON, needed, learners[0])
     for path, mode in _close_answers().items():
         classroom["closed"].setdefault(path, mode)
     classroom["instructors"] = {instructor: str(_instructor_course(instructor))}
@@ -141,7 +141,18 @@ def teardown(state: Path) -> None:
     shutil.rmtree(state, ignore_errors=True)
 
 
+def load(state: Path) -> dict:
+    """The classroom that setup prepared in `state` (for the hub's configuration and tests)."""
+    classroom = _read_classroom(state)
+    if not classroom:
+        raise SetupError(f"{state / PRIVATE / 'classroom.json'} is missing: run `make hub` (or, "
+                         f"as root, `python deploy/jupyterhub/classroom.py setup --state {state} "
+                         "...`) first")
+    return classroom
+
+
 def _read_classroom(state: Path) -> dict:
+    """What setup recorded in `state`; empty before the first setup."""
     path = state / PRIVATE / "classroom.json"
     if not path.is_file():
         return {}
@@ -265,11 +276,15 @@ def server_environment(classroom: dict, user: str, server_name: str = "") -> dic
     }
 
 
+def grading_folder(course_root: Path, assignment: str) -> Path:
+    """Where the instructor grades `assignment` into (`grade --out`): ~/grading/NN_name."""
+    return course_root.parent / "grading" / assignment
+
+
 def grading_run(course_root: Path, lesson: str) -> Path:
     """The nbgrader workspace of lesson `lesson`'s grading run, ~/grading/NN_name/nbgrader."""
     names = sorted(p.name for p in (course_root / "solutions").glob(f"{lesson}_*"))
-    assignment = names[0] if names else lesson
-    return course_root.parent / "grading" / assignment / "nbgrader"
+    return grading_folder(course_root, names[0] if names else lesson) / "nbgrader"
 
 
 def run_as(user: str, command: list[str], classroom: dict, cwd: Path | None = None,
@@ -295,7 +310,7 @@ def _release(classroom: dict, instructor: str, which: str) -> None:
     for assignment in wanted:
         for step in (["generate_assignment", assignment, "--force"],
                      ["release_assignment", assignment, "--force"]):
-            result = run_as(instructor, [str(VENV / "bin" / "python"), "-m", "nbgrader", *step],
+            result = run_as(instructor, [str(PYTHON), "-m", "nbgrader", *step],
                             classroom, cwd=course_root)
             if result.returncode != 0:
                 raise SetupError(f"nbgrader {' '.join(step)} failed as {instructor}:\n"

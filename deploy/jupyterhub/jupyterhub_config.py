@@ -13,7 +13,6 @@ so that several hubs (the tests') can run side by side:
     GRADCLIP_PROXY_API_PORT              the proxy's REST API (8001)
 """
 
-import json
 import os
 import sys
 from pathlib import Path
@@ -24,7 +23,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import classroom  # noqa: E402  (deploy/jupyterhub/classroom.py: the environment of each server)
 
-STATE = Path(os.environ.get("GRADCLIP_HUB_STATE", "/srv/gradclip-hub"))
+STATE = Path(os.environ.get("GRADCLIP_HUB_STATE", classroom.DEFAULT_STATE))
 PRIVATE = STATE / classroom.PRIVATE
 IP = os.environ.get("GRADCLIP_HUB_IP", "127.0.0.1")
 PORT = int(os.environ.get("GRADCLIP_HUB_PORT", "8000"))
@@ -32,10 +31,9 @@ HUB_API_PORT = int(os.environ.get("GRADCLIP_HUB_API_PORT", "8081"))
 PROXY_API_PORT = int(os.environ.get("GRADCLIP_PROXY_API_PORT", "8001"))
 
 try:
-    CLASSROOM = json.loads((PRIVATE / "classroom.json").read_text(encoding="utf-8"))
-except FileNotFoundError:
-    sys.exit(f"{PRIVATE / 'classroom.json'} is missing: run `make hub` (or, as root, "
-             f"`python deploy/jupyterhub/classroom.py setup --state {STATE} ...`) first")
+    CLASSROOM = classroom.load(STATE)
+except classroom.SetupError as error:
+    sys.exit(str(error))
 INSTRUCTORS = CLASSROOM["instructors"]          # {user name: their nbgrader course root}
 LEARNERS = CLASSROOM["learners"]
 
@@ -68,7 +66,6 @@ c.ConfigurableHTTPProxy.auth_token = (PRIVATE / "proxy-token").read_text(encodin
 c.JupyterHub.authenticator_class = "pam"
 c.PAMAuthenticator.open_sessions = False  # no login session (utmp, systemd) per server
 c.Authenticator.allowed_users = set(INSTRUCTORS) | set(LEARNERS)
-c.Authenticator.admin_users = set(CLASSROOM.get("admins", []))
 
 # A token for scripts (the end-to-end test) that start servers and act for users.
 c.JupyterHub.services = [{
@@ -82,7 +79,7 @@ c.JupyterHub.load_roles = [{
 }]
 
 # --- Each user's JupyterLab ----------------------------------------------------------------
-c.Spawner.cmd = [str(classroom.VENV / "bin" / "jupyterhub-singleuser")]
+c.Spawner.cmd = [str(classroom.PYTHON.parent / "jupyterhub-singleuser")]
 c.Spawner.default_url = "/lab"
 c.Spawner.notebook_dir = "~"
 c.Spawner.start_timeout = 120
