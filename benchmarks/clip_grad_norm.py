@@ -3,8 +3,10 @@
 Compares PyTorch's `clip_grad_norm_` (foreach on and off) with lesson 04's plain and fast
 solutions, in two cases: nothing to clip (max_norm far above the norm) and clipping on every call.
 For each: milliseconds, gigabytes of gradients read per second, that bandwidth as a fraction of a
-plain `torch.sum` over the same tensors (one read pass, the best a norm can do), and the norm's
-relative error against float64.
+plain `torch.sum` over the same tensors (one read pass), and the norm's relative error against
+float64. The measurements are taken in interleaved rounds (every contender once per round) and
+each figure is the median over the rounds, so that a change in the machine's load while the
+benchmark runs (a neighbour on a shared host using the memory) falls on every contender alike.
 
     make bench    # or: python benchmarks/clip_grad_norm.py [--quick] [--device cuda] [--threads N]
 """
@@ -15,6 +17,7 @@ import argparse
 import math
 import os
 import platform
+import statistics
 
 import torch
 from lesson_code import load_cells
@@ -22,7 +25,7 @@ from torch.utils.benchmark import Timer
 
 # The cells of lesson 04's solution notebook that define what is measured, in order.
 LESSON_CELLS = ["imports", "get_total_norm", "clip_grads_with_norm_", "clip_grad_norm_",
-                "gpt2-shapes", "sum-of-squares", "fast_clip_grad_norm_"]
+                "gpt2-shapes", "rows-sum-of-squares", "parallel-runs", "fast_clip_grad_norm_"]
 
 
 def load_lesson() -> dict:
@@ -33,6 +36,16 @@ def load_lesson() -> dict:
 def milliseconds(function, min_run_time: float) -> float:
     timer = Timer("function()", globals={"function": function})
     return timer.blocked_autorange(min_run_time=min_run_time).median * 1e3
+
+
+def interleaved_milliseconds(functions: dict, rounds: int, min_run_time: float) -> dict:
+    """name -> the median over `rounds` rounds of the milliseconds per call of functions[name];
+    each round times every function once, for min_run_time / rounds seconds."""
+    times = {name: [] for name in functions}
+    for _ in range(rounds):
+        for name, function in functions.items():
+            times[name].append(milliseconds(function, min_run_time / rounds))
+    return {name: statistics.median(samples) for name, samples in times.items()}
 
 
 def on_device(parameters, device: str) -> list:
@@ -66,10 +79,9 @@ def exact_norm(parameters) -> float:
     return math.sqrt(math.fsum(float(torch.sum(p.grad.double() ** 2)) for p in parameters))
 
 
-def clipping_every_call(clip, parameters):
-    """Each call clips to 0.01% below the norm the previous call returned: it really clips."""
-    state = {"max_norm": 0.5 * exact_norm(parameters)}
-
+def clipping_every_call(clip, parameters, state: dict):
+    """A call of `clip` that clips to 0.01% below the norm the previous call returned, whichever
+    contender made it (`state` is shared, as the gradients are): every call really clips."""
     def call():
         state["max_norm"] = 0.9999 * float(clip(parameters, state["max_norm"]))
 
@@ -80,7 +92,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a small GPT-2 shape (a smoke test)")
     parser.add_argument("--min-run-time", type=float, default=2.0,
-                        help="seconds each measurement repeats for (default 2)")
+                        help="seconds each measurement repeats for, over all rounds (default 2)")
+    parser.add_argument("--rounds", type=int, default=5,
+                        help="interleaved rounds; each figure is their median (default 5)")
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"],
                         help="where the gradients live (default cpu)")
     parser.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's)")
@@ -110,14 +124,18 @@ def main() -> None:
         "lesson 04 clip_grad_norm_ (plain)": lesson["clip_grad_norm_"],
         "lesson 04 fast_clip_grad_norm_": lesson["fast_clip_grad_norm_"],
     }
-    sum_ms = milliseconds(lambda: [torch.sum(g) for g in grads], args.min_run_time)
-    results = {}
+    errors = {}
     for name, clip in contenders.items():
         exact = exact_norm(parameters)
-        error = abs(float(clip(parameters, 2 * exact)) - exact) / exact  # clips nothing
-        no_clip_ms = milliseconds(lambda clip=clip: clip(parameters, 1e9), args.min_run_time)
-        clip_ms = milliseconds(clipping_every_call(clip, parameters), args.min_run_time)
-        results[name] = (no_clip_ms, clip_ms, error)
+        errors[name] = abs(float(clip(parameters, 2 * exact)) - exact) / exact  # clips nothing
+    timed = {"sum": lambda: [torch.sum(g) for g in grads]}
+    last_norm = {"max_norm": 0.5 * exact_norm(parameters)}
+    for name, clip in contenders.items():
+        timed[name, "no clip"] = lambda clip=clip: clip(parameters, 1e9)
+        timed[name, "clip"] = clipping_every_call(clip, parameters, last_norm)
+    ms = interleaved_milliseconds(timed, args.rounds, args.min_run_time)
+    sum_ms = ms["sum"]
+    results = {name: (ms[name, "no clip"], ms[name, "clip"], errors[name]) for name in contenders}
 
     header = (f"{'':38s} | {'nothing to clip':^27s} | {'clipping':^27s} | norm error")
     print(f"\n{header}\n{'':38s} | {'ms':>7s} {'GB/s':>6s} {'of sum':>6s} {'speed':>5s} "
@@ -132,7 +150,8 @@ def main() -> None:
                          f"{base / ms:4.2f}x")
         print(f"{name:38s} | {cells[0]} | {cells[1]} | {error:.1e}")
     print("\nGB/s: gigabytes of gradients per second of the whole call; 'of sum': that as a "
-          "fraction of torch.sum's; speed: relative to torch foreach=True.")
+          "fraction of torch.sum's; speed: relative to torch foreach=True; each figure the median "
+          f"of {args.rounds} interleaved rounds.")
     if args.device == "cuda":
         print("makes the CPU wait for the GPU when nothing needs clipping: " + "; ".join(
             f"{name}: {'yes' if synchronizes(clip, parameters) else 'no'}"

@@ -9,7 +9,9 @@ from __future__ import annotations
 import math
 import subprocess
 import sys
+import warnings
 
+import numpy as np
 import pytest
 import torch
 from helpers import ROOT
@@ -53,6 +55,72 @@ def test_fast_norm_is_more_accurate_than_torch_on_a_large_tensor(lesson04):
     fast_error = abs(math.sqrt(lesson04["sum_of_squares"]([grad])) - exact) / exact
     torch_error = abs(float(torch.linalg.vector_norm(grad)) - exact) / exact
     assert fast_error < 1e-7 < torch_error, (fast_error, torch_error)
+
+
+@pytest.fixture
+def short_runs(lesson04):
+    """Lesson 04's helpers with runs of at least 1000 values instead of 2**21, so that small
+    tensors are cut between several threads, across tensor boundaries."""
+    saved = lesson04["MIN_RUN"]
+    lesson04["MIN_RUN"] = 1000
+    yield lesson04
+    lesson04["MIN_RUN"] = saved
+
+
+def _awkward_gradients(seed: int) -> list[torch.Tensor]:
+    """Gradients of the kinds a run may meet: float32 and float64, a transposed (non-contiguous)
+    one, one that requires grad, an empty one, sizes that are no multiple of a row (1024)."""
+    generator = torch.Generator().manual_seed(seed)
+    transposed = torch.randn(70, 90, generator=generator).t()
+    requires_grad = torch.randn(3000, generator=generator).requires_grad_()
+    return [torch.randn(2500, generator=generator), transposed,
+            torch.randn(40, 33, generator=generator, dtype=torch.float64), torch.empty(0),
+            requires_grad, torch.rand(5000, generator=generator) * 1e3,
+            torch.randn(7, generator=generator)]
+
+
+@pytest.mark.parametrize("count", [1, 2, 3, 7])
+def test_split_evenly_cuts_every_value_once_in_order_without_copies(short_runs, count):
+    arrays = [np.arange(n, dtype=np.float32) + 1000 * i for i, n in enumerate([5, 0, 17, 1, 9])]
+    runs = short_runs["split_evenly"](arrays, count)
+    pieces = [piece for run in runs for piece in run]
+    np.testing.assert_array_equal(np.concatenate(pieces), np.concatenate(arrays))
+    assert all(any(np.shares_memory(piece, array) for array in arrays) for piece in pieces)
+    lengths = [sum(piece.size for piece in run) for run in runs]
+    assert len(runs) == count and max(lengths) - min(lengths) <= count, lengths
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_sum_of_squares_is_accurate_on_any_number_of_threads(short_runs, threads):
+    grads = _awkward_gradients(seed=threads)
+    exact = math.fsum(float(torch.sum(g.detach().double() ** 2)) for g in grads)
+    assert short_runs["run_count"](grads, threads) == threads
+    got = short_runs["sum_of_squares"](grads, threads=threads)
+    assert abs(got - exact) / exact < 1e-7, (got, exact)  # one float32 rounding per row, at most
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_scale_multiplies_in_place_exactly_as_mul_does(short_runs, threads):
+    grads = _awkward_gradients(seed=10 + threads)
+    expected = [g.detach().clone().mul_(0.37) for g in grads]
+    addresses, versions = [g.data_ptr() for g in grads], [g._version for g in grads]
+    short_runs["scale_"](grads, 0.37, threads=threads)
+    for grad, want, address, version in zip(grads, expected, addresses, versions, strict=True):
+        assert torch.equal(grad.detach(), want)  # bit for bit: the same float32 rounding as mul_
+        assert grad.data_ptr() == address  # in place
+        assert grad._version > version  # and autograd knows it changed
+
+
+def test_helpers_keep_pytorch_semantics_for_inf_and_nan_without_warnings(short_runs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # NumPy's overflow/invalid warnings would reach learners
+        for bad, expected_sum in ((math.inf, math.inf), (math.nan, math.nan)):
+            grads = _awkward_gradients(seed=20)
+            grads[0][7] = bad
+            got = short_runs["sum_of_squares"](grads, threads=3)
+            assert got == expected_sum or (math.isnan(got) and math.isnan(expected_sum)), got
+            short_runs["scale_"](grads, 0.0, threads=3)  # inf * 0 is NaN in PyTorch
+            assert math.isnan(float(grads[0][7])) and float(grads[0][8]) == 0.0
 
 
 def test_clip_benchmark_prints_its_table_at_quick_size():
