@@ -1,7 +1,9 @@
 """The benchmarks in benchmarks/ run, and the fast clipping they time gives the right results.
 
 Speed is reported by `make bench`, not tested here (timings on a shared CI machine mean little);
-what is tested is that every contender computes what it should on the GPT-2-shaped gradients.
+what is tested is that every contender computes what it should on the GPT-2-shaped gradients, and
+that lesson 04's helpers for the fast version (runs of values split between threads) read and
+write every value exactly once, in place, on any number of threads.
 """
 
 from __future__ import annotations
