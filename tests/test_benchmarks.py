@@ -130,7 +130,8 @@ def test_clip_benchmark_prints_its_table_at_quick_size():
         [sys.executable, "benchmarks/clip_grad_norm.py", "--quick", "--min-run-time", "0.05"],
         cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
-    for row in ("torch.sum over the gradients", "torch clip_grad_norm_ foreach=True",
+    for row in ("torch.sum over the gradients", "torch.sum + torch._foreach_mul_",
+                "torch clip_grad_norm_ foreach=True",
                 "torch clip_grad_norm_ foreach=False", "lesson 04 clip_grad_norm_ (plain)",
                 "lesson 04 fast_clip_grad_norm_"):
         assert row in result.stdout, f"no row {row!r} in:\n{result.stdout}"
