@@ -184,7 +184,7 @@ def instructor_grades(walk: Walk, instructor: str, course_root: Path, exchange: 
     frame.locator(f"#{WRITTEN}-comment").press("Tab")
     time.sleep(2)
     walk.shot(page, "instructor-manual-grade")
-    page.goto(f"{walk.hub_url}/hub/home")
+    page.context.close()
 
     page = walk.session(instructor)
     back = f"python -m autograder return-feedback {ASSIGNMENT} --out {out}"

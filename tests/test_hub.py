@@ -168,17 +168,20 @@ def _fill(notebook: dict, code: dict[str, str]) -> dict:
     return notebook
 
 
+def _classroom(*args: str) -> subprocess.CompletedProcess:
+    """deploy/jupyterhub/classroom.py with these arguments, as `make hub` runs it."""
+    return subprocess.run([sys.executable, str(ROOT / "deploy" / "jupyterhub" / "classroom.py"),
+                           *args], capture_output=True, text=True, cwd="/")
+
+
 @pytest.fixture(scope="module")
 def hub():
     _require_root_and_proxy()
     tag = secrets.token_hex(3)
     names = {"instructor": f"gc{tag}i", "good": f"gc{tag}a", "bad": f"gc{tag}b"}
     state = Path(f"/tmp/gradclip-hub-{tag}")
-    setup = subprocess.run(
-        [sys.executable, str(ROOT / "deploy" / "jupyterhub" / "classroom.py"), "--state",
-         str(state), "setup", "--instructor", names["instructor"], "--learners",
-         f"{names['good']},{names['bad']}", "--open-path"],
-        capture_output=True, text=True)
+    setup = _classroom("--state", str(state), "setup", "--instructor", names["instructor"],
+                       "--learners", f"{names['good']},{names['bad']}", "--open-path")
     running = Hub(state, names)
     try:
         assert setup.returncode == 0, f"classroom setup failed:\n{setup.stdout}{setup.stderr}"
@@ -186,8 +189,7 @@ def hub():
         yield running
     finally:
         running.stop()
-        subprocess.run([sys.executable, str(ROOT / "deploy" / "jupyterhub" / "classroom.py"),
-                        "--state", str(state), "teardown"], capture_output=True)
+        _classroom("--state", str(state), "teardown")
 
 
 @pytest.fixture(scope="module")
@@ -220,7 +222,7 @@ def graded(hub):
     assert collected.json().get("success"), f"formgrader collect: {collected.text}"
     course_root = Path(hub.classroom["instructors"][instructor])
     out = classroom.grading_folder(course_root, ASSIGNMENT)
-    python = str(classroom.VENV / "bin" / "python")
+    python = str(classroom.PYTHON)
     grading = hub.run(instructor, python, "-m", "autograder", "--course-root", str(course_root),
                       "grade", ASSIGNMENT, str(course_root / "submitted"), "--out", str(out),
                       "--jobs", "2")
@@ -385,11 +387,6 @@ def test_the_hub_stops_every_server(hub, graded):
     leftover = subprocess.run(["pgrep", "-u", ",".join(users), "-f", "jupyterhub-singleuser"],
                               capture_output=True, text=True)
     assert leftover.stdout.strip() == "", f"servers left running: {leftover.stdout}"
-
-
-def _classroom(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(ROOT / "deploy" / "jupyterhub" / "classroom.py"),
-                           *args], capture_output=True, text=True, cwd="/")
 
 
 def test_setup_needs_root_and_says_so(tmp_path, monkeypatch, capsys):
