@@ -117,7 +117,7 @@ test-tools:
 	  fi; }
 
 test: install-dev test-tools hub-proxy
-	$(PY) -m pytest
+	$(PY) -m pytest --durations=25
 
 # Full-size measurements; quiet the machine first, the numbers are only as steady as it is.
 bench: install test-tools

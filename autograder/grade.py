@@ -44,7 +44,6 @@ from autograder.course import (
     Course,
     GradeCell,
     nbgrader_env,
-    run_nbgrader,
 )
 from autograder.kernel_guard import GUARD_MARK
 from autograder.pool import Worker, WorkerDied
@@ -142,13 +141,16 @@ def grade(course: Course, assignment: str, submissions: Path, out: Path,
         else:  # graded before: only its feedback is rewritten (manual grades may have changed)
             feedback_only.append(submission)
 
-    # The workers import nbgrader (seconds) while nbgrader registers the assignment.
     workers = _start_workers(assignment, workspace, settings, policy)
     try:
-        result = run_nbgrader(["generate_assignment", assignment, "--force", "--create"],
-                              cwd=workspace, log=log)
-        # nbgrader can exit 0 after a failure (a config error, say): check that it registered it.
-        if result.returncode != 0 or not _assignment_registered(db_url, assignment):
+        # The first worker registers the assignment (nbgrader generate_assignment) in the
+        # process it grades in; the others import nbgrader meanwhile.
+        status, text = _ask(workers[0], "generate_assignment", "", settings.notebook_timeout)
+        with log.open("a", encoding="utf-8") as handle:
+            handle.write(f"$ nbgrader generate_assignment {assignment} --force --create\n{text}\n")
+        # nbgrader can report success after a failure (a config error, say): check that it
+        # registered the assignment.
+        if status is not None or not _assignment_registered(db_url, assignment):
             raise AutograderError(f"nbgrader could not register {assignment} in the gradebook "
                                   f"{_shown(db_url)}; see {log}")
         failed = _autograde_all(workers, to_grade, feedback_only, assignment, workspace, log,

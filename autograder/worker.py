@@ -1,8 +1,9 @@
 """`python -m autograder.worker REPLY_FD ASSIGNMENT TIMEOUT`: a long-lived nbgrader process.
 
 It reads requests from stdin, one JSON object per line — {"action": "autograde" or "feedback",
-"student": ID} — runs them through nbgrader's own Python API (`NbGraderAPI.autograde`, then
-`generate_feedback`, as the formgrader does) in the grading workspace (the current folder), and
+"student": ID}, or {"action": "generate_assignment", "student": ""} once per run — runs them
+through nbgrader's own Python API (`NbGraderAPI.autograde`, then `generate_feedback`, as the
+formgrader does; `generate_assignment`) in the grading workspace (the current folder), and
 answers each with one JSON line {"success", "log", "error"} on the file descriptor REPLY_FD (not
 stdout: kernels share that). Starting Python and importing nbgrader takes longer than grading
 a small notebook, so each worker grades many learners; the grader keeps one per job.
@@ -117,7 +118,12 @@ def serve(reply_fd: int, assignment: str, timeout: int) -> None:
         for line in sys.stdin:
             request = json.loads(line)
             student = request["student"]
-            if request["action"] == "autograde":
+            if request["action"] == "generate_assignment":
+                # The release version and the gradebook's record of the assignment, in this
+                # already started process (a `nbgrader generate_assignment` of its own would
+                # import nbgrader once more, for seconds, at every grading run).
+                result = api.generate_assignment(assignment, force=True, create=True)
+            elif request["action"] == "autograde":
                 result = api.autograde(assignment, student)
                 if result["success"]:
                     feedback = api.generate_feedback(assignment, student)

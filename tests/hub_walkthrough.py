@@ -89,11 +89,28 @@ def terminal(page, commands: list[str], done, seconds: float = 300) -> None:
     for command in commands:
         page.keyboard.insert_text(command)
         page.keyboard.press("Enter")
+    wait_until(done, seconds, f"{commands} to finish")
+    time.sleep(1)  # only for the screenshot: let the terminal draw its last lines
+
+
+def wait_until(condition, seconds: float, what: str) -> None:
+    """Poll `condition()` (something the page does to the files on disk) until it holds."""
     deadline = time.monotonic() + seconds
-    while not done():
-        assert time.monotonic() < deadline, f"{commands} did not finish in {seconds} s"
-        time.sleep(1)
-    time.sleep(1)  # let the terminal draw the last lines
+    while not condition():
+        assert time.monotonic() < deadline, f"waited {seconds} s for {what}"
+        time.sleep(0.5)
+
+
+def manual_score(out: Path, learner: str) -> float | None:
+    """The written answer's hand-given points in the grading run's gradebook, once saved."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    try:
+        with Gradebook(f"sqlite:///{out / 'gradebook.db'}") as gradebook:
+            return gradebook.find_grade(WRITTEN, NOTEBOOK.removesuffix(".ipynb"), ASSIGNMENT,
+                                        learner).manual_score
+    except MissingEntry:
+        return None
 
 
 def replace_cell(page, marker: str, text: str) -> None:
@@ -127,7 +144,9 @@ def learner_hands_in(walk: Walk, learner: str, answers: dict[str, str], written:
     replace_cell(page, "YOUR ANSWER HERE", written)
     walk.shot(page, "learner-notebook-answered")
     page.keyboard.press("Control+S")
-    time.sleep(2)
+    # Saved when the notebook's tab loses its unsaved-changes mark.
+    page.locator(".lm-TabBar-tab.jp-mod-current.jp-mod-dirty").wait_for(state="detached",
+                                                                         timeout=LONG)
     page.click(".lm-TabBar-tabLabel:text-is('Assignments')")
     page.locator("#fetched_assignments_list .list_item", has_text=ASSIGNMENT) \
         .locator("button", has_text="Submit").first.click()
@@ -149,7 +168,8 @@ def instructor_releases(walk: Walk, instructor: str) -> None:
     page.context.close()
 
 
-def instructor_grades(walk: Walk, instructor: str, course_root: Path, exchange: Path) -> None:
+def instructor_grades(walk: Walk, instructor: str, learner: str, course_root: Path,
+                      exchange: Path) -> None:
     """`exchange`: the course's folder in nbgrader's exchange (where feedback is returned)."""
     page = walk.session(instructor)
     frame = formgrader(page)
@@ -182,7 +202,9 @@ def instructor_grades(walk: Walk, instructor: str, course_root: Path, exchange: 
     points.press("Tab")  # the formgrader saves a score when its field loses focus
     frame.locator(f"#{WRITTEN}-comment").fill("Right about the aliasing; say why 0.42 explodes.")
     frame.locator(f"#{WRITTEN}-comment").press("Tab")
-    time.sleep(2)
+    # The formgrader saves through its API: wait until the gradebook holds the points.
+    wait_until(lambda: manual_score(out, learner) == float(MANUAL_POINTS), LONG / 1000,
+               "the formgrader to save the hand-given points")
     walk.shot(page, "instructor-manual-grade")
     page.context.close()
 
@@ -201,11 +223,16 @@ def learner_reads_feedback(walk: Walk, learner: str) -> None:
     menu(page, "Nbgrader", "Assignment List")
     submitted = page.locator("#submitted_assignments_list .list_item", has_text=ASSIGNMENT).first
     submitted.locator("button", has_text="Fetch Feedback").click()
-    link = page.locator("#submitted_assignments_list a", has_text="view feedback").first
+    # This lesson's link: the learner has feedback on another lesson too (tests/test_hub.py
+    # grades one before), and the two are listed in no fixed order.
+    link = submitted.locator("a", has_text="view feedback").first
     link.wait_for(timeout=LONG)
     walk.shot(page, "learner-feedback-fetched")
-    link.click()  # shows the feedback's folder in the file browser
-    page.locator(".jp-DirListing-item", has_text=NOTEBOOK.removesuffix(".ipynb")).first.dblclick()
+    # The link asks the file browser to go to the feedback's folder, which it lists some time
+    # later: wait for the feedback file itself (JupyterLab titles each entry "Name: <name>...").
+    link.click()
+    feedback = NOTEBOOK.replace(".ipynb", ".html")
+    page.locator(f".jp-DirListing-item[title^='Name: {feedback}']").dblclick(timeout=LONG)
     viewer = page.frame_locator(".jp-HTMLViewer:not(.lm-mod-hidden) iframe")
     viewer.locator("text=Score").first.wait_for(timeout=LONG)
     walk.shot(page, "learner-feedback")

@@ -2,14 +2,20 @@
 
 One grading run per lesson serves every test here (a kernel per learner is the slow part). The
 learners are the released notebook filled with: the instructor's solution, nothing, correct
-solutions written differently (tests/implementations/<lesson>/alternative*.py), and one
-plausible wrong implementation per file tests/implementations/<lesson>/wrong_*.py (each wrong
-file replaces only the functions it defines; the other answers are the instructor's).
+solutions written differently (tests/implementations/<lesson>/alternative*.py), and plausible
+wrong implementations from the files tests/implementations/<lesson>/wrong_*.py (each wrong file
+replaces only the functions it defines; the other answers are the instructor's).
+
+Wrong files of *different* graded functions share a learner when no other answer uses their
+functions (`_wrong_learners`): their test cells are graded one by one, so each file's cells must
+lose points and every other cell must keep its full marks, exactly as if it were graded alone.
+A wrong function that another answer calls gets a learner of its own.
 """
 
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 import shutil
 from pathlib import Path
@@ -73,6 +79,50 @@ def _tree_digest(folder: Path) -> dict[str, str]:
             for path in sorted(folder.rglob("*")) if path.is_file()}
 
 
+@functools.cache
+def _wrong_learners(lesson: str) -> dict[str, tuple[Path, ...]]:
+    """{learner: the wrong files whose functions replace the solution's in that learner}.
+
+    Files are packed first-fit into as few learners as possible, so that no cell one file can
+    cost points (`_affected`) is a cell another file of the same learner can: each file's losses
+    stay its own.
+    """
+    groups: list[list[Path]] = []
+    for path in sorted((IMPLEMENTATIONS / lesson).glob("wrong_*.py")):
+        home = next((group for group in groups
+                     if not _affected(lesson, path) & set().union(
+                         *(_affected(lesson, member) for member in group))), None)
+        if home is None:
+            groups.append([path])
+        else:
+            home.append(path)
+    return {f"wrong_{index:02d}": tuple(group) for index, group in enumerate(groups, start=1)}
+
+
+def _functions(path: Path) -> set[str]:
+    return set(implementation_code(path))
+
+
+@functools.cache
+def _affected(lesson: str, path: Path) -> frozenset[str]:
+    """The test cells a wrong file can cost points: its functions' own, and those of every
+    answer that calls one of them (directly or through another answer)."""
+    calls = {grade_id: {node.id for node in ast.walk(ast.parse(code))
+                        if isinstance(node, ast.Name)}
+             for grade_id, code in solution_code(lesson).items()}
+    reached, frontier = set(_functions(path)), set(_functions(path))
+    while frontier:
+        frontier = {caller for caller, names in calls.items()
+                    if names & frontier and caller not in reached}
+        reached |= frontier
+    return frozenset(f"test_{name}" for name in reached)
+
+
+def _learner_of(lesson: str, wrong_file: Path) -> str:
+    (learner,) = [name for name, files in _wrong_learners(lesson).items() if wrong_file in files]
+    return learner
+
+
 def _class_of(lesson: str) -> dict[str, nbformat.NotebookNode]:
     solution = solution_code(lesson)
     manual = {cell.grade_id: WRITTEN_ANSWER for cell in _cells(lesson) if cell.manual}
@@ -82,8 +132,9 @@ def _class_of(lesson: str) -> dict[str, nbformat.NotebookNode]:
     }
     for path in sorted((IMPLEMENTATIONS / lesson).glob("alternative*.py")):
         learners[path.stem] = filled_notebook(lesson, implementation_code(path))
-    for path in sorted((IMPLEMENTATIONS / lesson).glob("wrong_*.py")):
-        learners[path.stem] = filled_notebook(lesson, {**solution, **implementation_code(path)})
+    for learner, files in _wrong_learners(lesson).items():
+        wrong = {name: code for path in files for name, code in implementation_code(path).items()}
+        learners[learner] = filled_notebook(lesson, {**solution, **wrong})
     return learners
 
 
@@ -154,7 +205,7 @@ def test_unmodified_release_scores_zero(graded, lesson):
 @pytest.mark.parametrize(("lesson", "wrong_file"), WRONG,
                          ids=[f"{lesson}-{path.stem}" for lesson, path in WRONG])
 def test_each_wrong_implementation_loses_its_points(graded, lesson, wrong_file):
-    row = graded[lesson]["grades"][wrong_file.stem]
+    row = graded[lesson]["grades"][_learner_of(lesson, wrong_file)]
     for function in implementation_code(wrong_file):
         test_cell = f"test_{function}"
         maximum = _points(lesson, test_cell)
@@ -171,10 +222,23 @@ INDEPENDENT = [(lesson, path) for lesson, path in WRONG
 @pytest.mark.parametrize(("lesson", "wrong_file"), INDEPENDENT,
                          ids=[f"{lesson}-{path.stem}" for lesson, path in INDEPENDENT])
 def test_one_wrong_function_scores_exactly_the_others(graded, lesson, wrong_file):
-    """A wrong function that no other answer uses costs exactly its own test's points."""
-    row = graded[lesson]["grades"][wrong_file.stem]
-    lost = sum(_points(lesson, f"test_{function}") for function in implementation_code(wrong_file))
-    assert _auto_total(lesson, row) == _auto_max(lesson) - lost, row
+    """A wrong function that no other answer uses costs exactly its own test's points: its own
+    cells score nothing, and every cell that no wrong file of its learner can affect scores full
+    marks (the cells of the learner's other wrong files are checked by their own cases)."""
+    learner = _learner_of(lesson, wrong_file)
+    row = graded[lesson]["grades"][learner]
+    own = {f"test_{function}" for function in _functions(wrong_file)}
+    targeted = set().union(*(_affected(lesson, path) for path in _wrong_learners(lesson)[learner]))
+    for cell in _cells(lesson):
+        if cell.manual:
+            continue
+        score = float(row[cell.grade_id] or 0)
+        if cell.grade_id in own:
+            assert score == 0, f"{wrong_file.name}: {cell.grade_id} gave {score}, expected 0"
+        elif cell.grade_id not in targeted:
+            assert score == cell.points, (
+                f"{wrong_file.name} (learner {learner}): {cell.grade_id} gave {score}/"
+                f"{cell.points}, yet none of the learner's wrong functions is tested there")
 
 
 def test_broken_submissions_are_reported_not_fatal(graded):
