@@ -40,7 +40,8 @@ def adaptive_clip_grad_(parameters, clip_factor=0.01, eps=1e-3):
         for p in parameters:
             if p.grad is None:
                 continue
-            units_w = p.reshape(-1, 1) if p.dim() <= 1 else p.reshape(p.shape[0], -1)
+            long_dims = sum(size > 1 for size in p.shape)
+            units_w = p.reshape(1, -1) if long_dims <= 1 else p.reshape(p.shape[0], -1)
             units_g = p.grad.view(units_w.shape) if p.grad.is_contiguous() else None
             if units_g is None:
                 raise ValueError("non-contiguous gradient")
