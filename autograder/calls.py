@@ -33,7 +33,7 @@ def calls_into(places: Iterable[str], function: Callable, *args: Any,
     found: set[str] = set()
 
     def record(frame, event, arg) -> None:
-        if event == "call" and frame.f_code.co_filename.startswith(paths or ("\0",)):
+        if event == "call" and paths and frame.f_code.co_filename.startswith(paths):
             found.add(frame.f_code.co_qualname)
         elif event == "c_call" and modules:
             owner = getattr(arg, "__self__", None)

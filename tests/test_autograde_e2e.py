@@ -6,10 +6,10 @@ solutions written differently (tests/implementations/<lesson>/alternative*.py), 
 wrong implementations from the files tests/implementations/<lesson>/wrong_*.py (each wrong file
 replaces only the functions it defines; the other answers are the instructor's).
 
-Wrong files of *different* graded functions share a learner when no other answer uses their
-functions (`_wrong_learners`): their test cells are graded one by one, so each file's cells must
-lose points and every other cell must keep its full marks, exactly as if it were graded alone.
-A wrong function that another answer calls gets a learner of its own.
+Wrong files share a learner when the test cells they can cost points (`_affected`: their
+functions' own, and those of the answers that call them) do not overlap (`_wrong_learners`).
+Cells are graded one by one, so each file's cells must lose points and every cell no file of its
+learner can affect must keep its full marks, exactly as if the file were graded alone.
 """
 
 from __future__ import annotations
@@ -63,17 +63,6 @@ def _points(lesson: str, grade_id: str) -> float:
     return next(cell.points for cell in _cells(lesson) if cell.grade_id == grade_id)
 
 
-def _used_elsewhere(lesson: str, functions: set[str]) -> bool:
-    """Whether any other answer cell of the solution calls one of `functions`."""
-    for grade_id, code in solution_code(lesson).items():
-        if grade_id in functions:
-            continue
-        names = {node.id for node in ast.walk(ast.parse(code)) if isinstance(node, ast.Name)}
-        if names & functions:
-            return True
-    return False
-
-
 def _tree_digest(folder: Path) -> dict[str, str]:
     return {str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest()
             for path in sorted(folder.rglob("*")) if path.is_file()}
@@ -104,18 +93,27 @@ def _functions(path: Path) -> set[str]:
 
 
 @functools.cache
+def _names_in_answers(lesson: str) -> dict[str, frozenset[str]]:
+    """{grade id of an answer: the names its solution code uses}: who may call whom."""
+    return {grade_id: frozenset(node.id for node in ast.walk(ast.parse(code))
+                                if isinstance(node, ast.Name))
+            for grade_id, code in solution_code(lesson).items()}
+
+
+@functools.cache
 def _affected(lesson: str, path: Path) -> frozenset[str]:
     """The test cells a wrong file can cost points: its functions' own, and those of every
     answer that calls one of them (directly or through another answer)."""
-    calls = {grade_id: {node.id for node in ast.walk(ast.parse(code))
-                        if isinstance(node, ast.Name)}
-             for grade_id, code in solution_code(lesson).items()}
     reached, frontier = set(_functions(path)), set(_functions(path))
     while frontier:
-        frontier = {caller for caller, names in calls.items()
+        frontier = {caller for caller, names in _names_in_answers(lesson).items()
                     if names & frontier and caller not in reached}
         reached |= frontier
     return frozenset(f"test_{name}" for name in reached)
+
+
+def _own_cells(path: Path) -> set[str]:
+    return {f"test_{function}" for function in _functions(path)}
 
 
 def _learner_of(lesson: str, wrong_file: Path) -> str:
@@ -215,8 +213,9 @@ def test_each_wrong_implementation_loses_its_points(graded, lesson, wrong_file):
     assert _auto_total(lesson, row) < _auto_max(lesson)
 
 
+# Wrong files whose functions no other answer calls: they can cost only their own cells.
 INDEPENDENT = [(lesson, path) for lesson, path in WRONG
-               if not _used_elsewhere(lesson, set(implementation_code(path)))]
+               if _affected(lesson, path) == _own_cells(path)]
 
 
 @pytest.mark.parametrize(("lesson", "wrong_file"), INDEPENDENT,
@@ -227,7 +226,7 @@ def test_one_wrong_function_scores_exactly_the_others(graded, lesson, wrong_file
     marks (the cells of the learner's other wrong files are checked by their own cases)."""
     learner = _learner_of(lesson, wrong_file)
     row = graded[lesson]["grades"][learner]
-    own = {f"test_{function}" for function in _functions(wrong_file)}
+    own = _own_cells(wrong_file)
     targeted = set().union(*(_affected(lesson, path) for path in _wrong_learners(lesson)[learner]))
     for cell in _cells(lesson):
         if cell.manual:
