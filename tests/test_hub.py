@@ -365,8 +365,7 @@ def test_a_class_in_the_browser(hub, graded, browser):
     walkthrough.learner_hands_in(
         walk, learner, {f"def {name}(": solution[name] for name in answered},
         "resultant = vector1 aliases the input, so the loop overwrites vector1 ...")
-    walkthrough.instructor_grades(walk, instructor, learner, course_root,
-                                  Path(hub.classroom["exchange"]) / COURSE_ID)
+    walkthrough.instructor_grades(walk, instructor, learner, course_root)
     walkthrough.learner_reads_feedback(walk, learner)
 
     row = read_grades(classroom.grading_folder(course_root, walkthrough.ASSIGNMENT)
