@@ -39,6 +39,9 @@ class Walk:
     def session(self, user: str):
         """A fresh browser context logged in as `user`, on a JupyterLab with a clean layout."""
         context = self.browser.new_context(viewport={"width": 1400, "height": 900})
+        # Every click and fill may wait as long as a server start: on a loaded 2-core machine a
+        # menu can take longer than Playwright's default 30 s to appear.
+        context.set_default_timeout(LONG)
         page = context.new_page()
         page.goto(f"{self.hub_url}/hub/login")
         page.fill("#username_input", user)

@@ -6,10 +6,11 @@ solutions written differently (tests/implementations/<lesson>/alternative*.py), 
 wrong implementations from the files tests/implementations/<lesson>/wrong_*.py (each wrong file
 replaces only the functions it defines; the other answers are the instructor's).
 
-Wrong files share a learner when the test cells they can cost points (`_affected`: their
-functions' own, and those of the answers that call them) do not overlap (`_wrong_learners`).
-Cells are graded one by one, so each file's cells must lose points and every cell no file of its
-learner can affect must keep its full marks, exactly as if the file were graded alone.
+Wrong files share a learner when none of them can cost points (`_affected`: its functions' own
+test cells, and those of the answers that call them) in another's own test cells
+(`_wrong_learners`). Cells are graded one by one, so each file's own cells must lose points and
+every cell no file of its learner can affect must keep its full marks, as if the file were graded
+alone.
 """
 
 from __future__ import annotations
@@ -72,15 +73,21 @@ def _tree_digest(folder: Path) -> dict[str, str]:
 def _wrong_learners(lesson: str) -> dict[str, tuple[Path, ...]]:
     """{learner: the wrong files whose functions replace the solution's in that learner}.
 
-    Files are packed first-fit into as few learners as possible, so that no cell one file can
-    cost points (`_affected`) is a cell another file of the same learner can: each file's losses
-    stay its own.
+    Files are packed first-fit into as few learners as possible, so that no file's own cells
+    (its functions' tests) are cells another file of the same learner can cost points
+    (`_affected`): whatever a file's own cells lose is its own doing. Two files may both affect a
+    third answer's cell (a wrong norm and a wrong scaling both break the clipping that calls
+    them); the checks below leave such cells alone.
     """
     groups: list[list[Path]] = []
+
+    def compatible(path: Path, member: Path) -> bool:
+        return not (_own_cells(path) & _affected(lesson, member)
+                    or _own_cells(member) & _affected(lesson, path))
+
     for path in sorted((IMPLEMENTATIONS / lesson).glob("wrong_*.py")):
         home = next((group for group in groups
-                     if not _affected(lesson, path) & set().union(
-                         *(_affected(lesson, member) for member in group))), None)
+                     if all(compatible(path, member) for member in group)), None)
         if home is None:
             groups.append([path])
         else:

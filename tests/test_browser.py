@@ -117,6 +117,7 @@ def _open(browser, lab, path: str):
     """A new page showing notebook `path`, once its kernel is idle."""
     url, token, _ = lab
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.set_default_timeout(60_000)  # every click and fill, as long as the explicit waits here
     # ?reset: start from an empty workspace, not with the tabs an earlier page left open.
     page.goto(f"{url}/lab/tree/{path}?reset&token={token}")
     page.wait_for_selector(f"{PANEL} .jp-Cell", timeout=60_000)
@@ -137,8 +138,9 @@ def _cell(page, text: str):
 
 
 def _run_all(page) -> None:
+    # The command returns NotebookActions.runAll's promise, which evaluate() awaits: it resolves
+    # once every cell has run (JupyterLab 4.6, notebook-extension), not after a guessed delay.
     page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
-    page.wait_for_timeout(500)
     _wait_idle(page)
 
 
