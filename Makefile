@@ -117,8 +117,8 @@ test-tools:
 	  fi; }
 
 # Two pytest-xdist workers, a whole test file (or solution notebook) each at a time: one grades
-# while the other waits on a hub, a browser or a server, and the cores stay busy (on 2 cores:
-# 838 s instead of about 1000). The file keeps a module's fixtures and a notebook's cells together.
+# while the other waits on a hub, a browser or a server, and the cores stay busy (README gives
+# the time). The file keeps a module's fixtures and a notebook's cells together.
 test: install-dev test-tools hub-proxy
 	$(PY) -m pytest --durations=25 -n 2 --dist loadfile
 

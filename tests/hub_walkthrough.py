@@ -39,17 +39,17 @@ class Walk:
     def session(self, user: str):
         """A fresh browser context logged in as `user`, on a JupyterLab with a clean layout."""
         context = self.browser.new_context(viewport={"width": 1400, "height": 900})
-        # Every click and fill may wait as long as a server start: on a loaded 2-core machine a
-        # menu can take longer than Playwright's default 30 s to appear.
+        # Every click, fill and wait of the walkthrough may take as long as a server start: on a
+        # loaded 2-core machine a menu can take longer than Playwright's default 30 s to appear.
         context.set_default_timeout(LONG)
         page = context.new_page()
         page.goto(f"{self.hub_url}/hub/login")
         page.fill("#username_input", user)
         page.fill("#password_input", self.passwords[user])
         page.click("#login_submit")
-        page.wait_for_url(re.compile(rf"/user/{user}/lab"), timeout=LONG)
+        page.wait_for_url(re.compile(rf"/user/{user}/lab"))
         page.goto(page.url.split("/lab")[0] + "/lab?reset")
-        page.wait_for_selector(".jp-LauncherCard", timeout=LONG)
+        page.wait_for_selector(".jp-LauncherCard")
         return page
 
     def shot(self, page, name: str) -> None:
@@ -67,7 +67,7 @@ def formgrader(page):
     """Open nbgrader's Formgrader tab; its page, inside the tab's iframe."""
     menu(page, "Nbgrader", "Formgrader")
     frame = page.frame_locator(".jp-MainAreaWidget:not(.lm-mod-hidden) iframe")
-    frame.locator("text=Manage Assignments").first.wait_for(timeout=LONG)
+    frame.locator("text=Manage Assignments").first.wait_for()
     return frame
 
 
@@ -76,7 +76,7 @@ def assignment_action(frame, column: str) -> None:
     row = frame.locator("tr", has=frame.locator("td.name", has_text=ASSIGNMENT))
     row.locator(f"td.{column} a").click()
     done = frame.locator("#success-modal")
-    done.wait_for(timeout=LONG)
+    done.wait_for()
     done.locator("button", has_text="OK").click()
     done.wait_for(state="hidden")
 
@@ -87,7 +87,7 @@ def terminal(page, commands: list[str], done, seconds: float = 300) -> None:
     menu(page, "File", "New")
     page.click(".lm-Menu-itemLabel:text-is('Terminal')")
     screen = page.locator(".jp-Terminal:not(.lm-mod-hidden) .xterm-screen")
-    screen.wait_for(timeout=LONG)
+    screen.wait_for()
     screen.click()
     for command in commands:
         page.keyboard.insert_text(command)
@@ -133,28 +133,27 @@ def learner_hands_in(walk: Walk, learner: str, answers: dict[str, str], written:
     page = walk.session(learner)
     menu(page, "Nbgrader", "Assignment List")
     released = page.locator("#released_assignments_list .list_item", has_text=ASSIGNMENT)
-    released.wait_for(timeout=LONG)
+    released.wait_for()
     walk.shot(page, "learner-assignments")
     released.locator("button", has_text="Fetch").click()
     fetched = page.locator("#fetched_assignments_list .list_item", has_text=ASSIGNMENT).first
-    fetched.wait_for(timeout=LONG)
+    fetched.wait_for()
     fetched.locator("a.assignment-notebooks-link").click()  # unfold its notebooks
     page.locator("#fetched_assignments_list .assignment-notebooks a",
                  has_text=NOTEBOOK.removesuffix(".ipynb")).first.click()
-    page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell").first.wait_for(timeout=LONG)
+    page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell").first.wait_for()
     for marker, code in answers.items():
         replace_cell(page, marker, code)
     replace_cell(page, "YOUR ANSWER HERE", written)
     walk.shot(page, "learner-notebook-answered")
     page.keyboard.press("Control+S")
     # Saved when the notebook's tab loses its unsaved-changes mark.
-    page.locator(".lm-TabBar-tab.jp-mod-current.jp-mod-dirty").wait_for(state="detached",
-                                                                         timeout=LONG)
+    page.locator(".lm-TabBar-tab.jp-mod-current.jp-mod-dirty").wait_for(state="detached")
     page.click(".lm-TabBar-tabLabel:text-is('Assignments')")
     page.locator("#fetched_assignments_list .list_item", has_text=ASSIGNMENT) \
         .locator("button", has_text="Submit").first.click()
     page.locator("#submitted_assignments_list .list_item", has_text=ASSIGNMENT) \
-        .first.wait_for(timeout=LONG)
+        .first.wait_for()
     walk.shot(page, "learner-submitted")
     page.context.close()
 
@@ -166,7 +165,7 @@ def instructor_releases(walk: Walk, instructor: str) -> None:
     assignment_action(frame, "assign")    # Generate
     assignment_action(frame, "release")   # Release
     frame.locator("tr", has=frame.locator("td.name", has_text=ASSIGNMENT)) \
-        .locator("text=released").wait_for(timeout=LONG)
+        .locator("text=released").wait_for()
     walk.shot(page, "instructor-released")
     page.context.close()
 
@@ -188,16 +187,16 @@ def instructor_grades(walk: Walk, instructor: str, learner: str, course_root: Pa
     page.fill("input.new-server-name", "grade-01")
     page.click(".new-server-btn")       # adds the server to the list ...
     page.click("#start-grade-01")        # ... and this starts it
-    page.wait_for_url(re.compile(r"/user/[^/]+/grade-01/lab"), timeout=LONG)
+    page.wait_for_url(re.compile(r"/user/[^/]+/grade-01/lab"))
     page.goto(page.url.split("/lab")[0] + "/lab?reset")  # both servers share one saved layout
-    page.wait_for_selector(".jp-LauncherCard", timeout=LONG)
+    page.wait_for_selector(".jp-LauncherCard")
     frame = formgrader(page)
     frame.locator("a", has_text="Manual Grading").click()
     frame.locator("a", has_text=ASSIGNMENT).click()
     frame.locator("a", has_text=NOTEBOOK.removesuffix(".ipynb")).first.click()
     frame.locator("a", has_text="Submission #1").click()
     points = frame.locator(f"input.score#{WRITTEN}")  # the written answer's points
-    points.wait_for(timeout=LONG)
+    points.wait_for()
     points.scroll_into_view_if_needed()
     points.fill(MANUAL_POINTS)
     points.press("Tab")  # the formgrader saves a score when its field loses focus
@@ -227,14 +226,14 @@ def learner_reads_feedback(walk: Walk, learner: str) -> None:
     # This lesson's link: the learner has feedback on another lesson too (tests/test_hub.py
     # grades one before), and the two are listed in no fixed order.
     link = submitted.locator("a", has_text="view feedback").first
-    link.wait_for(timeout=LONG)
+    link.wait_for()
     walk.shot(page, "learner-feedback-fetched")
     # The link asks the file browser to go to the feedback's folder, which it lists some time
     # later: wait for the feedback file itself (JupyterLab titles each entry "Name: <name>...").
     link.click()
     feedback = NOTEBOOK.replace(".ipynb", ".html")
-    page.locator(f".jp-DirListing-item[title^='Name: {feedback}']").dblclick(timeout=LONG)
+    page.locator(f".jp-DirListing-item[title^='Name: {feedback}']").dblclick()
     viewer = page.frame_locator(".jp-HTMLViewer:not(.lm-mod-hidden) iframe")
-    viewer.locator("text=Score").first.wait_for(timeout=LONG)
+    viewer.locator("text=Score").first.wait_for()
     walk.shot(page, "learner-feedback")
     page.context.close()

@@ -39,6 +39,7 @@ COMPLETED_01 = "completed/vector_products.ipynb"
 SOLUTION_01 = "solution/vector_products.ipynb"
 # The notebook on screen (other tabs stay in the page, hidden).
 PANEL = ".jp-NotebookPanel:not(.lm-mod-hidden)"
+WAIT_MS = 60_000  # what a page may take to draw, start a kernel or run a cell on a loaded machine
 
 
 @pytest.fixture(scope="module")
@@ -117,15 +118,15 @@ def _open(browser, lab, path: str):
     """A new page showing notebook `path`, once its kernel is idle."""
     url, token, _ = lab
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page.set_default_timeout(60_000)  # every click and fill, as long as the explicit waits here
+    page.set_default_timeout(WAIT_MS)  # every click, fill and wait on the page
     # ?reset: start from an empty workspace, not with the tabs an earlier page left open.
     page.goto(f"{url}/lab/tree/{path}?reset&token={token}")
-    page.wait_for_selector(f"{PANEL} .jp-Cell", timeout=60_000)
+    page.wait_for_selector(f"{PANEL} .jp-Cell")
     _wait_idle(page)
     return page
 
 
-def _wait_idle(page, timeout: int = 60_000) -> None:
+def _wait_idle(page, timeout: int = WAIT_MS) -> None:
     page.wait_for_selector(f"{PANEL} .jp-Notebook-ExecutionIndicator[data-status='idle']",
                            timeout=timeout)
 
@@ -144,7 +145,7 @@ def _run_all(page) -> None:
     _wait_idle(page)
 
 
-def _shows(output, text: str, timeout: int = 60_000) -> None:
+def _shows(output, text: str, timeout: int = WAIT_MS) -> None:
     """Wait until a cell's output area shows `text` (execution may still be on its way)."""
     try:
         output.get_by_text(text).first.wait_for(timeout=timeout)
