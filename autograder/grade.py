@@ -141,7 +141,10 @@ def grade(course: Course, assignment: str, submissions: Path, out: Path,
         else:  # graded before: only its feedback is rewritten (manual grades may have changed)
             feedback_only.append(submission)
 
-    workers = _start_workers(assignment, workspace, settings, policy)
+    # No more workers than learners (at least one registers the assignment): each one imports
+    # nbgrader, a second of CPU, for nothing if it has no learner to grade.
+    jobs = min(settings.jobs or os.cpu_count() or 1, max(1, len(to_grade) + len(feedback_only)))
+    workers = _start_workers(assignment, workspace, settings, policy, jobs)
     try:
         # The first worker registers the assignment (nbgrader generate_assignment) in the
         # process it grades in; the others import nbgrader meanwhile.
@@ -248,9 +251,8 @@ def _assignment_registered(db_url: str, assignment: str) -> bool:
 
 
 def _start_workers(assignment: str, workspace: Path, settings: GradingOptions,
-                   policy: SandboxPolicy) -> list[Worker]:
-    """One started grading worker per job (autograder.pool)."""
-    jobs = settings.jobs or os.cpu_count() or 1
+                   policy: SandboxPolicy, jobs: int) -> list[Worker]:
+    """`jobs` started grading workers (autograder.pool)."""
     env = nbgrader_env()
     env[LOCK_VARIABLE] = str(workspace.parent / "gradebook.lock")
     env[POLICY_VARIABLE] = policy.to_env()

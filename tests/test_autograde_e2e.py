@@ -278,6 +278,23 @@ def test_outputs_feedback_and_gradebook(graded, lesson):
                       "max", "status", "review"]
 
 
+# Lessons whose demonstrations skip themselves while nbgrader grades (their GRADING flag).
+SKIPPING = [lesson for lesson in LESSONS
+            if "NBGRADER_EXECUTION" in (COURSE.solutions / lesson / _notebook(lesson)).read_text()]
+
+
+@pytest.mark.parametrize("lesson", SKIPPING)
+def test_grading_skips_the_long_demonstrations(graded, lesson):
+    """nbgrader's NBGRADER_EXECUTION=autograde reaches the sandboxed kernel, and the training
+    runs that grade nothing are skipped there (nbval runs them, from the solution)."""
+    autograded = graded[lesson]["out"] / "nbgrader" / "autograded"
+    path = autograded / "solution" / lesson / _notebook(lesson)
+    outputs = [output.get("text", "") for cell in nbformat.read(path, as_version=4).cells
+               if cell.cell_type == "code" for output in cell.outputs]
+    assert any("while the notebook is graded" in text for text in outputs), outputs
+    assert not any("it/s" in text for text in outputs), "a training loop ran while grading"
+
+
 def test_rerun_keeps_manual_grades_and_grades_late_submissions(graded, tmp_path):
     """A second run: no duplicate rows, manual grades kept, only the late learner graded."""
     from nbgrader.api import Gradebook
