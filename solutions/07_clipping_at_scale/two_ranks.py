@@ -2,7 +2,7 @@
 
 Lesson 07 uses this to check `distributed_clip_grad_norm_` on parameters sharded across two
 ranks. The function's source travels to the worker processes as text (a notebook's functions
-cannot be imported by a freshly spawned process); everything listens on 127.0.0.1 only, and a rank
+cannot be imported by a fresh process); everything listens on 127.0.0.1 only, and a rank
 that hangs (for instance because it skipped a collective) is killed after a timeout.
 """
 
@@ -82,7 +82,11 @@ def run_sharded(function, cases: list[dict], timeout: float = 60.0):
     Raises RuntimeError with the rank's traceback if a rank failed, TimeoutError if it hung.
     """
     source = textwrap.dedent(inspect.getsource(function))
-    context = multiprocessing.get_context("spawn")
+    # A fork server: a clean process, started once, that has imported torch and forks every rank
+    # from there. Spawning would import torch (seconds of CPU) in every rank of every call; forking
+    # the notebook's own process would copy its threads' state (PyTorch warns against that).
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["torch", "torch.distributed"])
     results = context.Queue()
     port = _free_port()
     workers = [context.Process(target=_worker, daemon=True,
