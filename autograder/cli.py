@@ -46,6 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
                             "for code you trust)")
     grade.add_argument("--no-progress", action="store_true",
                        help="no progress bar (there is none when stderr is not a terminal)")
+    grade.add_argument("--feedback-shows-hidden-tests", action="store_true",
+                       help="feedback as nbgrader writes it, with the code of the hidden tests "
+                            "(by default it shows their scores and messages, not their code)")
     grade.add_argument("--regrade", action="store_true",
                        help="autograde every submission again, even unchanged ones (a re-run "
                             "normally grades only new or changed ones, keeping manual grades)")
@@ -107,6 +110,7 @@ def _grade(course: Course, args: argparse.Namespace) -> int:
                  regrade=args.regrade, jobs=args.jobs, notebook_timeout=args.notebook_timeout,
                  memory_bytes=parse_size(args.memory), db_url=args.db,
                  zip_pattern=args.zip_pattern, sandbox=not args.no_sandbox,
+                 feedback_shows_hidden_tests=args.feedback_shows_hidden_tests,
                  progress=not args.no_progress and sys.stderr.isatty())
     problems = [row for row in rows if row.status not in ("graded", "needs manual grading")]
     flagged = [row for row in rows if row.review]

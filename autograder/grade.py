@@ -55,7 +55,7 @@ from autograder.sandbox import (
     find_pids_cgroups,
     process_limit,
 )
-from autograder.worker import LOCK_VARIABLE
+from autograder.worker import LOCK_VARIABLE, SHOW_HIDDEN_TESTS_VARIABLE
 
 WORKSPACE_CONFIG = """\
 # Written by `python -m autograder grade`: the grading workspace, with its gradebook.
@@ -107,6 +107,7 @@ class GradingOptions:
     zip_pattern: str = DEFAULT_ZIP_PATTERN
     progress: bool = False           # a progress bar on stderr
     regrade: bool = False
+    feedback_shows_hidden_tests: bool = False  # nbgrader's feedback, hidden tests and all
 
 
 def grade(course: Course, assignment: str, submissions: Path, out: Path,
@@ -256,6 +257,7 @@ def _start_workers(assignment: str, workspace: Path, settings: GradingOptions,
     env = nbgrader_env()
     env[LOCK_VARIABLE] = str(workspace.parent / "gradebook.lock")
     env[POLICY_VARIABLE] = policy.to_env()
+    env[SHOW_HIDDEN_TESTS_VARIABLE] = "1" if settings.feedback_shows_hidden_tests else "0"
     # Kernels running side by side share the cores: each may use its share of threads (PyTorch
     # and NumPy would otherwise each start one per core, and spin against each other for minutes).
     threads = str(max(1, (os.cpu_count() or 1) // jobs))

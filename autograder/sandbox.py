@@ -9,8 +9,9 @@ the kernel's command line in `bwrap` (https://github.com/containers/bubblewrap):
   the grader names hidden behind empty tmpfs mounts: the output folder with the gradebook and the
   other learners' notebooks, the submissions, the course's solutions and its git history (the
   hidden tests), nbgrader's exchange (everyone's hand-ins) and the grader's home (its keys,
-  its other courses). The notebook's own folder and the kernel's Python are mounted back
-  read-only so that it can start there;
+  its other courses). The kernel's Python is mounted back read-only, and so is what lies beside
+  the notebook in its folder (the kernel's working folder), but not the notebook itself: nbgrader
+  has restored the hidden tests into it;
 - no network (a fresh network namespace holds only loopback), its own process tree (all of it
   ends with the kernel), no capabilities;
 - resource limits through `prlimit`: memory (RLIMIT_DATA: what malloc and mmap can take) and the
@@ -158,7 +159,7 @@ def sandbox_command(kernel_cmd: list[str], cwd: str, runtime_dir: str,
     for folder in visible:
         command += ["--ro-bind", folder, folder]
     command += _hide([path for path in late if path not in in_cwd])
-    command += ["--ro-bind", cwd, cwd, *_hide(in_cwd)]
+    command += _working_folder(cwd, in_cwd)
     command += [argument for path in [*early, *late] if os.path.isdir(path)
                 for argument in ("--remount-ro", path)]
     command += ["--bind", runtime_dir, runtime_dir,
@@ -170,6 +171,23 @@ def sandbox_command(kernel_cmd: list[str], cwd: str, runtime_dir: str,
                 "--setenv", "MPLCONFIGDIR", "/tmp", "--setenv", "TMPDIR", "/tmp",
                 "--chdir", cwd, "--"]
     return [*enter, *command, *limits, *kernel_cmd]
+
+
+def _working_folder(cwd: str, hidden_inside: list[str]) -> list[str]:
+    """bwrap arguments for the kernel's working folder: what lies beside the notebook (modules,
+    data), read-only, but no notebook. The notebook being graded holds every hidden test (nbgrader
+    restores them into it before it runs), and so may another notebook of the assignment.
+
+    Symbolic links stay out: bwrap would resolve them outside the sandbox, where they may point
+    at what it hides (the gradebook). Links inside a folder resolve inside, where that is hidden.
+    """
+    arguments = ["--tmpfs", cwd]
+    for entry in sorted(os.listdir(cwd)):
+        path = os.path.join(cwd, entry)
+        if entry.endswith(".ipynb") or entry == ".ipynb_checkpoints" or os.path.islink(path):
+            continue
+        arguments += ["--ro-bind", path, path]
+    return [*arguments, *_hide(hidden_inside), "--remount-ro", cwd]
 
 
 def _outermost(paths: list[str]) -> list[str]:

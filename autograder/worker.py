@@ -25,6 +25,9 @@ import os
 import sys
 
 LOCK_VARIABLE = "GRADCLIP_GRADEBOOK_LOCK"
+# Set to "1" (grade --feedback-shows-hidden-tests): feedback as nbgrader writes it, hidden tests
+# included. Otherwise autograder.feedback.HideHiddenTests takes them out.
+SHOW_HIDDEN_TESTS_VARIABLE = "GRADCLIP_FEEDBACK_SHOWS_HIDDEN_TESTS"
 # What one output may keep in the graded notebook and the feedback. nbgrader's LimitOutput counts
 # lines only, so a single 100 MB line would be kept whole.
 MAX_TEXT_CHARACTERS = 100_000
@@ -112,6 +115,15 @@ def serve(reply_fd: int, assignment: str, timeout: int) -> None:
     overrides = Config()
     overrides.Execute.timeout = timeout
     overrides.Execute.kernel_manager_class = "autograder.sandbox.SandboxedKernelManager"
+    if os.environ.get(SHOW_HIDDEN_TESTS_VARIABLE) != "1":
+        from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+        from nbgrader.preprocessors import GetGrades
+
+        from autograder.feedback import HideHiddenTests
+
+        # nbgrader's own list, with the hidden tests taken out after the scores are read.
+        overrides.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests,
+                                                    CSSHTMLHeaderPreprocessor]
     config.merge(overrides)
     api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
     with os.fdopen(reply_fd, "w", encoding="utf-8") as replies:

@@ -47,6 +47,27 @@ def solution_code(assignment: str) -> dict[str, str]:
     return code
 
 
+HIDDEN_BLOCK = re.compile(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", re.S)
+
+
+def hidden_test_lines(assignment: str, shortest: int = 20) -> set[str]:
+    """The stripped lines only the hidden tests of `assignment` hold (none of the notebook's
+    public text has them), at least `shortest` characters long ("else:" names nothing)."""
+    hidden, public = set(), set()
+    for cell in source_notebook(assignment).cells:
+        for block in HIDDEN_BLOCK.findall(cell.source):
+            hidden.update(line.strip() for line in block.splitlines())
+        public.update(line.strip() for line in HIDDEN_BLOCK.sub("", cell.source).splitlines())
+    return {line for line in hidden - public if len(line) >= shortest}
+
+
+def html_text(html: str) -> str:
+    """What a page shows as text: its tags removed, its entities decoded."""
+    import html as html_module
+
+    return html_module.unescape(re.sub(r"<[^>]+>", "", html))
+
+
 def implementation_code(path: Path) -> dict[str, str]:
     """function name -> cell source (the file's imports + that function) of a .py file."""
     text = path.read_text(encoding="utf-8")

@@ -96,8 +96,20 @@ def terminal(page, commands: list[str], done, seconds: float = 300) -> None:
     time.sleep(1)  # only for the screenshot: let the terminal draw its last lines
 
 
+# True once nbgrader's formgrade.js has loaded a submission's grades and comments and bound a
+# view (GradeUI, CommentUI) to each score and comment input; until then typing saves nothing.
+# (Not `formgrader.loaded`: its init() stops before setting it when MathJax, from a CDN, is
+# missing, as it is offline, after it has started both loads.)
+FORMGRADER_BOUND = """(input) => {
+    const grader = input.ownerDocument.defaultView.formgrader;
+    return Boolean(grader && grader.grades && grader.grades.loaded
+                   && grader.comments && grader.comments.loaded);
+}"""
+
+
 def wait_until(condition, seconds: float, what: str) -> None:
-    """Poll `condition()` (something the page does to the files on disk) until it holds."""
+    """Poll `condition()` (what the page has done: files on disk, its script's state) until it
+    holds."""
     deadline = time.monotonic() + seconds
     while not condition():
         assert time.monotonic() < deadline, f"waited {seconds} s for {what}"
@@ -197,6 +209,11 @@ def instructor_grades(walk: Walk, instructor: str, learner: str, course_root: Pa
     frame.locator("a", has_text="Submission #1").click()
     points = frame.locator(f"input.score#{WRITTEN}")  # the written answer's points
     points.wait_for()
+    # The page is served with its inputs, but they save nothing until formgrade.js, after the
+    # window's load event, has fetched the submission's grades and comments and bound a view to
+    # each input: a value typed before that is lost (and it happened under load).
+    wait_until(lambda: points.evaluate(FORMGRADER_BOUND), LONG / 1000,
+               "the formgrader to bind its score and comment inputs")
     points.scroll_into_view_if_needed()
     points.fill(MANUAL_POINTS)
     points.press("Tab")  # the formgrader saves a score when its field loses focus

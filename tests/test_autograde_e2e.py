@@ -27,6 +27,8 @@ from helpers import (
     COURSE,
     IMPLEMENTATIONS,
     filled_notebook,
+    hidden_test_lines,
+    html_text,
     implementation_code,
     read_grades,
     run_autograder,
@@ -276,6 +278,33 @@ def test_outputs_feedback_and_gradebook(graded, lesson):
     header = (out / "grades.csv").read_text(encoding="utf-8").splitlines()[0].split(",")
     assert header == ["student_id", "notebook", *(c.grade_id for c in _cells(lesson)), "total",
                       "max", "status", "review"]
+
+
+@pytest.mark.parametrize("lesson", LESSONS)
+def test_feedback_shows_no_hidden_test_but_its_message(graded, lesson):
+    """Every learner's feedback: no line of a hidden test (in the code or in an output), a note
+    where hidden tests ran, and the message of each test that failed."""
+    out, name = graded[lesson]["out"], _notebook(lesson)
+    hidden = hidden_test_lines(lesson)
+    assert len(hidden) >= 5, "the check found almost nothing to look for"
+    for learner in graded[lesson]["grades"]:
+        path = out / "feedback" / learner / name.replace(".ipynb", ".html")
+        if not path.is_file():  # a hand-in that could not be graded gets none
+            continue
+        shown = html_text(path.read_text(encoding="utf-8"))
+        # A learner may write a line a hidden test also has (optimizer.zero_grad()): their own.
+        handed_in = graded[lesson]["submissions"] / learner / name
+        own = {line.strip() for cell in nbformat.read(handed_in, as_version=4).cells
+               for line in cell.source.splitlines()}
+        leaked = sorted((hidden - own) & {line.strip() for line in shown.splitlines()})
+        assert not leaked, f"{learner}'s feedback shows hidden tests: {leaked[:3]}"
+        assert "Hidden tests ran here too" in shown
+        autograded = out / "nbgrader" / "autograded" / learner / lesson / name
+        for cell in nbformat.read(autograded, as_version=4).cells:
+            for output in cell.get("outputs", []):
+                if output.output_type == "error" and cell.metadata.get("nbgrader", {}).get("grade"):
+                    message = f"{output.ename}: {output.evalue}".splitlines()[0]
+                    assert message in shown, f"{learner}: the feedback lacks {message!r}"
 
 
 # Lessons whose demonstrations skip themselves while nbgrader grades (their GRADING flag).

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from helpers import ROOT, read_grades, run_autograder
+from helpers import ROOT, hidden_test_lines, html_text, read_grades, run_autograder
 
 
 @pytest.fixture
@@ -95,3 +95,19 @@ def test_feedback_of_hand_ins_not_from_the_exchange_is_left_to_return_by_hand(tm
     assert "return these by hand" in result.stderr, result.stderr
     for learner in ("alice", "bob"):
         assert str(out / "feedback" / learner) in result.stderr, result.stderr
+
+
+def test_feedback_shows_hidden_tests_only_when_asked(tmp_path):
+    """--feedback-shows-hidden-tests gives nbgrader's own feedback, hidden tests and all (the
+    default hides them: tests/test_autograde_e2e.py checks every lesson's feedback)."""
+    lesson = "01_vector_products"
+    submissions, out = tmp_path / "submissions", tmp_path / "out"
+    released = ROOT / "course" / lesson / "vector_products.ipynb"
+    (submissions / "alice").mkdir(parents=True)
+    (submissions / "alice" / released.name).write_bytes(released.read_bytes())
+    graded = run_autograder("grade", lesson, str(submissions), "--out", str(out), "--no-sandbox",
+                            "--feedback-shows-hidden-tests")
+    assert graded.returncode == 0, graded.stderr
+    shown = html_text((out / "feedback" / "alice" / "vector_products.html").read_text())
+    assert "BEGIN HIDDEN TESTS" in shown
+    assert any(line in shown for line in hidden_test_lines(lesson))

@@ -12,6 +12,7 @@ import copy
 import csv
 import io
 import json
+import re
 import socket
 import textwrap
 import threading
@@ -22,6 +23,7 @@ import pytest
 from helpers import (
     ROOT,
     filled_notebook,
+    hidden_test_lines,
     implementation_code,
     read_grades,
     run_autograder,
@@ -66,6 +68,47 @@ def _probe(label: str, action: str) -> str:
     return (f"try:\n{body}\n    print({label + ': DONE'!r})\n"
             f"except BaseException as error:\n"
             f"    print({label + ': BLOCKED'!r}, type(error).__name__)\n")
+
+
+def _snoop(lines: list[str]) -> str:
+    """Learner code that reads every file it can (but the system's and Python's own software)
+    and prints where it found any of `lines`. They travel base64-encoded, so that the hand-in
+    itself, wherever it lies, does not hold them."""
+    import base64
+
+    encoded = [base64.b64encode(line.encode()).decode() for line in lines]
+    return textwrap.dedent("""\
+        import base64, os, stat, sys, time
+        wanted = [base64.b64decode(text) for text in %r]
+        PACKED = (".whl", ".zip", ".gz", ".tgz", ".xz", ".bz2", ".zst", ".deb", ".pack")
+        software = {"/proc", "/sys", "/dev", "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64",
+                    "/libx32", "/boot"}
+        software |= {os.path.realpath(p) for p in (sys.prefix, sys.base_prefix)}
+        found, scanned, complete, started = [], 0, True, time.monotonic()
+        for root, folders, files in os.walk("/"):
+            folders[:] = [f for f in folders
+                          if os.path.join(root, f) not in software and f != "node_modules"]
+            if time.monotonic() - started > 6:
+                complete = False
+                break
+            for name in files:
+                if name.endswith(PACKED):  # compressed: no line of text can be found in it
+                    continue
+                path = os.path.join(root, name)
+                try:
+                    info = os.stat(path)  # a pipe would block a read: regular files only
+                    if not stat.S_ISREG(info.st_mode) or info.st_size > 8 * 2**20:
+                        continue
+                    with open(path, "rb") as handle:
+                        data = handle.read()
+                except OSError:
+                    continue
+                scanned += 1
+                if any(line in data for line in wanted):
+                    found.append(path)
+        print("snoop: scanned", scanned, "files; complete:", complete,
+              "; hidden tests found in:", found)
+        """) % (encoded,)
 
 
 class _Listener:
@@ -135,6 +178,8 @@ def _zoo(base: Path, listener: _Listener) -> dict[str, dict[str, object]]:
         except OSError as error:
             print('fork bomb stopped after', forks, 'processes:', type(error).__name__)
         """)
+    snoop = _snoop(sorted(line for line in hidden_test_lines(LESSON)
+                          if line.isascii() and '"' not in line and "\\" not in line)[:5])
     monkeypatch = ("import numpy as np\nnp.allclose = lambda *args, **kwargs: True\n"
                    "np.testing.assert_allclose = lambda *args, **kwargs: None\n"
                    "import builtins\nbuiltins.all = lambda *args: True")
@@ -168,6 +213,7 @@ def _zoo(base: Path, listener: _Listener) -> dict[str, dict[str, object]]:
         "fork_bomb": {NOTEBOOK: _with_cell(solution, fork_bomb)},
         "monkeypatch": {NOTEBOOK: _with_cell(wrong, monkeypatch)},
         "guard_switched_off": {NOTEBOOK: _with_cell(wrong, guard_off)},
+        "snoop": {NOTEBOOK: _with_cell(solution, snoop)},
     }
 
 
@@ -291,6 +337,18 @@ def test_a_100_mb_print_is_cut_short_in_what_is_kept(zoo):
     kept = zoo["out"] / "nbgrader" / "autograded" / "print_flood" / LESSON / NOTEBOOK
     feedback = zoo["out"] / "feedback" / "print_flood" / NOTEBOOK.replace(".ipynb", ".html")
     assert kept.stat().st_size < 5 * 2**20 and feedback.stat().st_size < 5 * 2**20
+
+
+def test_a_hand_in_finds_no_hidden_test_in_any_file_it_can_read(zoo):
+    """The notebook being graded holds the hidden tests (nbgrader restores them): it is not in
+    the kernel's working folder, and no other copy is readable either."""
+    printed = _outputs(zoo, "snoop")
+    match = re.search(r"snoop: scanned (\d+) files; complete: (\w+) ; hidden tests found in: "
+                      r"(.*)", printed)
+    assert match, f"the snoop printed no report: {printed[-2000:]}"
+    assert int(match[1]) > 0 and match[2] == "True", match[0]
+    assert match[3] == "[]", f"a learner's code can read hidden tests: {match[3]}"
+    assert _total(zoo["grades"]["snoop"]) == MAX
 
 
 def test_a_fork_bomb_ends_that_learners_grading_only(zoo):

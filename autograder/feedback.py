@@ -1,0 +1,86 @@
+"""Feedback that keeps the hidden tests hidden: an nbgrader preprocessor for `generate_feedback`.
+
+nbgrader's feedback is the autograded notebook as HTML, and the autograded notebook holds every
+hidden test, restored into its test cell. Handing that back publishes the hidden tests
+(jupyter/nbgrader#917, #1363). `HideHiddenTests` runs in `GenerateFeedback.preprocessors`, after
+`GetGrades` has read the scores, and before the notebook becomes HTML:
+
+- each hidden-test region leaves its cell's source, as in the released notebook, and a comment
+  says that hidden tests ran there;
+- an error raised in a cell that held hidden tests keeps its type and message (the assertion
+  message, written for learners) but not its traceback, whose frames quote the test's code;
+- any line of a hidden test that turns up in an output (printed by the learner's code, which can
+  read its caller's frame) is replaced by a note.
+"""
+
+from __future__ import annotations
+
+from nbgrader.preprocessors import ClearHiddenTests
+
+HIDDEN_NOTE = "# Hidden tests ran here too; their code stays with the instructor."
+SCRUBBED_LINE = "[a line of a hidden test, not shown]"
+# Lines shorter than this ("else:", ")") say nothing about a test; they stay in outputs.
+MIN_SCRUBBED_LENGTH = 8
+TEXT_MIME_TYPES = ("text/plain", "text/html", "text/markdown", "text/latex")
+
+
+class HideHiddenTests(ClearHiddenTests):
+    """Remove the hidden tests' code from the notebook that becomes the feedback."""
+
+    def preprocess(self, nb, resources):
+        self._hidden_lines = _hidden_lines(nb, self)
+        for cell in nb.cells:
+            if cell.cell_type == "code":
+                self._hide_in_cell(cell)
+        return nb, resources
+
+    def _hide_in_cell(self, cell) -> None:
+        public, hidden = _split(cell.source, self.begin_test_delimeter, self.end_test_delimeter)
+        had_hidden_tests = bool(hidden)
+        if had_hidden_tests:
+            cell.source = "\n".join(public).rstrip("\n") + "\n" + HIDDEN_NOTE
+        for output in cell.get("outputs", []):
+            if output.output_type == "error":
+                if had_hidden_tests:
+                    output.traceback = [f"{output.ename}: {output.evalue}"]
+                output.evalue = self._scrub(output.evalue)
+                output.traceback = [self._scrub(line) for line in output.traceback]
+            elif output.output_type == "stream":
+                output.text = self._scrub(output.text)
+            else:
+                data = output.get("data", {})
+                for mime in TEXT_MIME_TYPES:
+                    if isinstance(data.get(mime), str):
+                        data[mime] = self._scrub(data[mime])
+
+    def _scrub(self, text: str) -> str:
+        if not self._hidden_lines:
+            return text
+        return "\n".join(SCRUBBED_LINE if line.strip() in self._hidden_lines else line
+                         for line in text.split("\n"))
+
+
+def _hidden_lines(nb, clearer: ClearHiddenTests) -> frozenset[str]:
+    """The stripped lines that only the notebook's hidden-test regions hold."""
+    hidden, public = set(), set()
+    for cell in nb.cells:
+        cell_public, cell_hidden = _split(cell.source, clearer.begin_test_delimeter,
+                                          clearer.end_test_delimeter)
+        public.update(line.strip() for line in cell_public)
+        hidden.update(line.strip() for line in cell_hidden)
+    return frozenset(line for line in hidden - public if len(line) >= MIN_SCRUBBED_LENGTH)
+
+
+def _split(source: str, begin: str, end: str) -> tuple[list[str], list[str]]:
+    """(the lines outside hidden-test regions, the lines inside them). Unlike nbgrader's
+    ClearHiddenTests, which raises, a region left open runs to the end of the cell: a learner who
+    writes the marker into an answer must not stop the feedback."""
+    public, hidden, inside = [], [], False
+    for line in source.split("\n"):
+        if begin in line:
+            inside = True
+        elif end in line:
+            inside = False
+        else:
+            (hidden if inside else public).append(line)
+    return public, hidden
