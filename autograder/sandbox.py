@@ -5,13 +5,13 @@ workers (autograder.worker) configure `SandboxedKernelManager` as that class
 (`Execute.kernel_manager_class`), and it wraps
 the kernel's command line in `bwrap` (https://github.com/containers/bubblewrap):
 
-- the file system read-only, `/tmp` a private tmpfs (the kernel's scratch space), and the paths
-  the grader names hidden behind empty tmpfs mounts: the output folder with the gradebook and the
-  other learners' notebooks, the submissions, the course's solutions and its git history (the
-  hidden tests), nbgrader's exchange (everyone's hand-ins) and the grader's home (its keys,
-  its other courses). The kernel's Python is mounted back read-only, and so is what lies beside
-  the notebook in its folder (the kernel's working folder), but not the notebook itself: nbgrader
-  has restored the hidden tests into it;
+- a file system that holds only what the kernel needs, read-only: the system's software
+  (SYSTEM_FOLDERS: /usr, /etc, ...), the kernel's Python and this package, and its working folder:
+  what lies beside the notebook in its folder, but not the notebook itself (nbgrader has restored
+  the hidden tests into it). Nothing else of the machine is there: not the course's solutions,
+  another copy of the course, the gradebook, other learners' hand-ins, nbgrader's exchange or
+  anyone's home. `/tmp` is a private tmpfs (the kernel's scratch space); the paths the grader
+  names as hidden (policy.hidden) are empty where they lie inside what is there;
 - no network (a fresh network namespace holds only loopback), its own process tree (all of it
   ends with the kernel), no capabilities;
 - resource limits through `prlimit`: memory (RLIMIT_DATA: what malloc and mmap can take) and the
@@ -40,6 +40,9 @@ from jupyter_client.manager import AsyncKernelManager
 from traitlets import default
 
 POLICY_VARIABLE = "GRADCLIP_SANDBOX"
+# The system's software, read-only in every sandbox (a symbolic link, as /bin -> usr/bin on a
+# merged /usr, stays one). /sys: the CPU count and caches that NumPy and PyTorch read.
+SYSTEM_FOLDERS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/sys")
 GUARD_EXTENSION = "autograder.kernel_guard"
 
 
@@ -141,22 +144,30 @@ def sandbox_command(kernel_cmd: list[str], cwd: str, runtime_dir: str,
     enter = ["sh", "-c", f'trap "" INT && {join_cgroup}exec "$@"', "sandbox"]
     if policy.bwrap is None:
         return [*enter, *limits, *kernel_cmd]
-    command = [policy.bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
+    # Only what a kernel needs is there: the system's software (SYSTEM_FOLDERS), the kernel's
+    # Python and the guard's package (policy.visible), its working folder, a private /tmp. Not
+    # the rest of the machine: another copy of the course, another instructor's course, a home.
+    command = [policy.bwrap, "--tmpfs", "/", "--dev", "/dev", "--proc", "/proc",
                "--tmpfs", "/tmp"]
-    # Mounts apply in order: hide what holds what the kernel needs (the grader's home may hold
-    # the notebook's folder and the kernel's Python), mount that back read-only, hide what lies
-    # inside it; last, make the hiding tmpfs mounts read-only, so that a write there fails
-    # instead of landing in a throwaway folder.
-    hidden = [path for path in policy.hidden if os.path.lexists(path)]
-    visible = [folder for folder in policy.visible  # a course may live under /tmp or the home
-               if any(_is_within(folder, cover) for cover in ["/tmp", *hidden])]
+    system = [folder for folder in SYSTEM_FOLDERS if os.path.lexists(folder)]
+    for link in (folder for folder in system if os.path.islink(folder)):  # /bin -> usr/bin
+        command += ["--symlink", os.readlink(link), link]
+    bound = _outermost([*(folder for folder in system if not os.path.islink(folder)),
+                        *(os.path.realpath(folder) for folder in policy.visible)])
+    # The paths the grader hides, where the sandbox has them: in the scratch space (a grading run
+    # under /tmp), inside what is bound (an exchange under /usr/local, solutions beside a venv).
+    # They are empty and read-only, so that a write there fails instead of landing in a
+    # throwaway folder. Mounts apply in order: first those that hold a bound folder (a home
+    # under /tmp holding the course's venv), then the binds, then those inside the binds.
+    hidden = [path for path in policy.hidden if os.path.lexists(path)
+              and any(_is_within(path, folder) for folder in [*bound, cwd, "/tmp"])]
     late = [path for path in hidden
-            if any(_is_within(path, folder) for folder in [*visible, cwd])]
+            if any(_is_within(path, folder) for folder in [*bound, cwd])]
     early = _outermost([path for path in hidden if path not in late])
     late = _outermost(late)
     in_cwd = [path for path in late if _is_within(path, cwd)]
     command += _hide(early)
-    for folder in visible:
+    for folder in bound:
         command += ["--ro-bind", folder, folder]
     command += _hide([path for path in late if path not in in_cwd])
     command += _working_folder(cwd, in_cwd)
@@ -169,7 +180,7 @@ def sandbox_command(kernel_cmd: list[str], cwd: str, runtime_dir: str,
                 "--unshare-all", "--die-with-parent", "--cap-drop", "ALL",
                 "--unsetenv", "JPY_PARENT_PID", "--setenv", "HOME", "/tmp",
                 "--setenv", "MPLCONFIGDIR", "/tmp", "--setenv", "TMPDIR", "/tmp",
-                "--chdir", cwd, "--"]
+                "--remount-ro", "/", "--chdir", cwd, "--"]
     return [*enter, *command, *limits, *kernel_cmd]
 
 
