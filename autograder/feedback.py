@@ -28,15 +28,15 @@ class HideHiddenTests(ClearHiddenTests):
     """Remove the hidden tests' code from the notebook that becomes the feedback."""
 
     def preprocess(self, nb, resources):
-        self._hidden_lines = _hidden_lines(nb, self)
-        for cell in nb.cells:
+        splits = [_split(cell.source, self.begin_test_delimeter, self.end_test_delimeter)
+                  for cell in nb.cells]
+        self._hidden_lines = _hidden_lines(splits)
+        for cell, (public, hidden) in zip(nb.cells, splits, strict=True):
             if cell.cell_type == "code":
-                self._hide_in_cell(cell)
+                self._hide_in_cell(cell, public, had_hidden_tests=bool(hidden))
         return nb, resources
 
-    def _hide_in_cell(self, cell) -> None:
-        public, hidden = _split(cell.source, self.begin_test_delimeter, self.end_test_delimeter)
-        had_hidden_tests = bool(hidden)
+    def _hide_in_cell(self, cell, public: list[str], had_hidden_tests: bool) -> None:
         if had_hidden_tests:
             cell.source = "\n".join(public).rstrip("\n") + "\n" + HIDDEN_NOTE
         for output in cell.get("outputs", []):
@@ -60,14 +60,11 @@ class HideHiddenTests(ClearHiddenTests):
                          for line in text.split("\n"))
 
 
-def _hidden_lines(nb, clearer: ClearHiddenTests) -> frozenset[str]:
-    """The stripped lines that only the notebook's hidden-test regions hold."""
-    hidden, public = set(), set()
-    for cell in nb.cells:
-        cell_public, cell_hidden = _split(cell.source, clearer.begin_test_delimeter,
-                                          clearer.end_test_delimeter)
-        public.update(line.strip() for line in cell_public)
-        hidden.update(line.strip() for line in cell_hidden)
+def _hidden_lines(splits: list[tuple[list[str], list[str]]]) -> frozenset[str]:
+    """The stripped lines that only the notebook's hidden-test regions hold, from each cell's
+    (public lines, hidden lines)."""
+    public = {line.strip() for cell_public, _ in splits for line in cell_public}
+    hidden = {line.strip() for _, cell_hidden in splits for line in cell_hidden}
     return frozenset(line for line in hidden - public if len(line) >= MIN_SCRUBBED_LENGTH)
 
 

@@ -7,7 +7,7 @@ import shutil
 
 import nbformat
 import pytest
-from helpers import COURSE, ROOT, grade_id, source_notebook
+from helpers import COURSE, HIDDEN_BLOCK, ROOT, grade_id, source_notebook
 
 from autograder.course import Course
 from autograder.release import release
@@ -16,7 +16,6 @@ ASSIGNMENTS = COURSE.assignments()
 # Metadata that says how or when a notebook was last run or edited, not what it contains.
 VOLATILE_CELL_METADATA = {"execution", "collapsed", "scrolled", "jp-MarkdownHeadingCollapsed"}
 SOLUTION_BLOCK = re.compile(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", re.S)
-HIDDEN_BLOCK = re.compile(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", re.S)
 
 
 def _comparable(notebook) -> list[dict]:
