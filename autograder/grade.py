@@ -108,6 +108,9 @@ class GradingOptions:
     progress: bool = False           # a progress bar on stderr
     regrade: bool = False
     feedback_shows_hidden_tests: bool = False  # nbgrader's feedback, hidden tests and all
+    # Kernels forked from a template that imported the lesson's modules (autograder.warm);
+    # False (--cold-kernels): each one started anew.
+    warm_kernels: bool = True
 
 
 def grade(course: Course, assignment: str, submissions: Path, out: Path,
@@ -202,7 +205,7 @@ def _sandbox_policy(settings: GradingOptions, course: Course, submissions: Path,
     pids_cgroups = find_pids_cgroups() if os.getuid() == 0 else None
     return SandboxPolicy(bwrap=bwrap, hidden=[str(path) for path in hidden],
                          memory_bytes=settings.memory_bytes, max_processes=process_limit(),
-                         pids_cgroups=pids_cgroups)
+                         pids_cgroups=pids_cgroups, warm_kernels=settings.warm_kernels)
 
 
 def _nbgrader_exchange_roots() -> list[Path]:

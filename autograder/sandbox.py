@@ -34,10 +34,14 @@ import shutil
 import sys
 import tempfile
 import time
+import uuid
 from dataclasses import asdict, dataclass, field
 
 from jupyter_client.manager import AsyncKernelManager
+from jupyter_client.provisioning import LocalProvisioner
 from traitlets import default
+
+from autograder import warm
 
 POLICY_VARIABLE = "GRADCLIP_SANDBOX"
 # The system's software, read-only in every sandbox (a symbolic link, as /bin -> usr/bin on a
@@ -63,6 +67,7 @@ class SandboxPolicy:
     max_processes: int = 4096        # RLIMIT_NPROC, for a grader that is not root
     pids_cgroups: str | None = None  # as root: a writable pids cgroup hierarchy to cap it in
     kernel_processes: int = 512      # the cap per kernel there
+    warm_kernels: bool = True        # fork kernels from a template (autograder.warm)
     # What the kernel must see even where it lies under /tmp, which the sandbox replaces:
     # this Python's installation and the guard's package.
     visible: list[str] = field(default_factory=kernel_needs)
@@ -135,8 +140,7 @@ def sandbox_command(kernel_cmd: list[str], cwd: str, runtime_dir: str,
                     policy: SandboxPolicy, cgroup: str | None = None) -> list[str]:
     """The kernel command, limited by prlimit and, with a policy's bwrap, inside the sandbox;
     with `cgroup`, it first moves itself into that cgroup (its children stay there)."""
-    limits = ["prlimit", f"--data={policy.memory_bytes}", f"--fsize={policy.file_bytes}",
-              f"--nproc={policy.max_processes}", "--"]
+    limits = _limits(policy)
     # nbgrader interrupts a cell that runs too long with SIGINT to the process group, which
     # bwrap leads: bwrap must ignore it (or it would die, and the kernel with it). The kernel
     # inherits the ignore, but ipykernel installs its own SIGINT handler around each cell.
@@ -144,9 +148,33 @@ def sandbox_command(kernel_cmd: list[str], cwd: str, runtime_dir: str,
     enter = ["sh", "-c", f'trap "" INT && {join_cgroup}exec "$@"', "sandbox"]
     if policy.bwrap is None:
         return [*enter, *limits, *kernel_cmd]
-    # Only what a kernel needs is there: the system's software (SYSTEM_FOLDERS), the kernel's
-    # Python and the guard's package (policy.visible), its working folder, a private /tmp. Not
-    # the rest of the machine: another copy of the course, another instructor's course, a home.
+    command = _bwrap(policy, cwd, runtime_dir, template=False)
+    return [*enter, *command, "--chdir", cwd, "--", *limits, *kernel_cmd]
+
+
+def template_command(policy: SandboxPolicy, root: str, runtime_root: str,
+                     modules: list[str]) -> list[str]:
+    """The warm-kernel template (autograder.warm) in a sandbox built as a kernel's, except that
+    it sees all of `root` (the folder of every kernel's working folder) and keeps capabilities
+    in its own namespaces: each kernel it forks builds its own view from it, then drops them."""
+    assert policy.bwrap is not None, "warm kernels need the sandbox"
+    command = _bwrap(policy, root, runtime_root, template=True)
+    return ["sh", "-c", 'trap "" INT && exec "$@"', "sandbox", *command, "--chdir", "/", "--",
+            *_limits(policy), sys.executable, "-m", "autograder.warm",
+            os.path.join(runtime_root, "control.sock"), json.dumps(modules)]
+
+
+def _limits(policy: SandboxPolicy) -> list[str]:
+    return ["prlimit", f"--data={policy.memory_bytes}", f"--fsize={policy.file_bytes}",
+            f"--nproc={policy.max_processes}", "--"]
+
+
+def _bwrap(policy: SandboxPolicy, cwd: str, runtime_dir: str, template: bool) -> list[str]:
+    """bwrap and its arguments, up to the command. Only what a kernel needs is there: the
+    system's software (SYSTEM_FOLDERS), the kernel's Python and the guard's package
+    (policy.visible), its working folder (the template: the folder of all of them), a private
+    /tmp. Not the rest of the machine: another copy of the course, another instructor's course,
+    a home."""
     command = [policy.bwrap, "--tmpfs", "/", "--dev", "/dev", "--proc", "/proc",
                "--tmpfs", "/tmp"]
     system = [folder for folder in SYSTEM_FOLDERS if os.path.lexists(folder)]
@@ -170,18 +198,23 @@ def sandbox_command(kernel_cmd: list[str], cwd: str, runtime_dir: str,
     for folder in bound:
         command += ["--ro-bind", folder, folder]
     command += _hide([path for path in late if path not in in_cwd])
-    command += _working_folder(cwd, in_cwd)
+    if template:
+        command += ["--ro-bind", cwd, cwd, *_hide(in_cwd)]
+    else:
+        command += _working_folder(cwd, in_cwd)
     command += [argument for path in [*early, *late] if os.path.isdir(path)
                 for argument in ("--remount-ro", path)]
-    command += ["--bind", runtime_dir, runtime_dir,
-                # No --new-session: nbgrader interrupts a cell that runs too long by signalling
-                # the kernel's process group. The kernel has no terminal to inject into anyway
-                # (jupyter_client starts it in a session of its own).
-                "--unshare-all", "--die-with-parent", "--cap-drop", "ALL",
-                "--unsetenv", "JPY_PARENT_PID", "--setenv", "HOME", "/tmp",
-                "--setenv", "MPLCONFIGDIR", "/tmp", "--setenv", "TMPDIR", "/tmp",
-                "--remount-ro", "/", "--chdir", cwd, "--"]
-    return [*enter, *command, *limits, *kernel_cmd]
+    return [*command, "--bind", runtime_dir, runtime_dir,
+            # No --new-session: nbgrader interrupts a cell that runs too long by signalling
+            # the kernel's process group. The kernel has no terminal to inject into anyway
+            # (jupyter_client starts it in a session of its own).
+            "--unshare-all", "--die-with-parent",
+            # The template keeps its capabilities (in its namespaces) for the views it builds;
+            # each kernel drops them all before any learner code runs (autograder.warm).
+            *(["--cap-add", "ALL"] if template else ["--cap-drop", "ALL"]),
+            "--unsetenv", "JPY_PARENT_PID", "--setenv", "HOME", "/tmp",
+            "--setenv", "MPLCONFIGDIR", "/tmp", "--setenv", "TMPDIR", "/tmp",
+            "--remount-ro", "/"]
 
 
 def _working_folder(cwd: str, hidden_inside: list[str]) -> list[str]:
@@ -223,8 +256,38 @@ def _hide(paths: list[str]) -> list[str]:
     return arguments
 
 
+class WarmProvisioner(LocalProvisioner):
+    """jupyter_client's local provisioner, except that the kernel is forked from the worker's
+    template (autograder.warm) instead of started from scratch; cold when the template cannot."""
+
+    template: warm.KernelTemplate
+    policy: SandboxPolicy
+    cgroup: str | None = None
+
+    async def launch_kernel(self, cmd: list[str], **kwargs):
+        km = self.parent
+        launcher = cmd.index("ipykernel_launcher") if "ipykernel_launcher" in cmd else -1
+        if launcher >= 2 and cmd[launcher - 1] == "-m" and cmd[0] == sys.executable:
+            limits = warm.Limits(self.policy.memory_bytes, self.policy.file_bytes,
+                                 self.policy.max_processes)
+            try:
+                self.process = self.template.spawn(
+                    cmd[launcher + 1:], dict(kwargs.get("env") or os.environ),
+                    os.path.abspath(kwargs.get("cwd") or os.getcwd()), km._runtime_dir,
+                    self.policy.hidden, limits, self.cgroup)
+            except warm.TemplateUnavailable as error:
+                self.log.warning("Starting the kernel cold: %s", error)
+            else:
+                self.pid, self.pgid, self.cwd = self.process.pid, None, kwargs.get("cwd")
+                return self.connection_info
+        cwd = os.path.abspath(kwargs.get("cwd") or os.getcwd())
+        return await super().launch_kernel(
+            sandbox_command(cmd, cwd, km._runtime_dir, self.policy, self.cgroup), **kwargs)
+
+
 class SandboxedKernelManager(AsyncKernelManager):
-    """A kernel manager whose kernels run under the policy in GRADCLIP_SANDBOX."""
+    """A kernel manager whose kernels run under the policy in GRADCLIP_SANDBOX: forked from the
+    worker's warm template where it has one (autograder.warm), started cold otherwise."""
 
     @default("transport")
     def _default_transport(self) -> str:
@@ -232,16 +295,28 @@ class SandboxedKernelManager(AsyncKernelManager):
 
     async def _async_pre_start_kernel(self, **kw):
         policy = SandboxPolicy.from_env() or SandboxPolicy(bwrap=find_bwrap())
+        cwd = os.path.abspath(kw.get("cwd") or os.getcwd())
+        template = warm.current_template()
+        if template is not None and (policy.bwrap is None or not template.serves(cwd)):
+            template = None
         # One private directory for the connection file and the ZMQ sockets, bound into the
         # sandbox (its /tmp is a fresh tmpfs, so the default locations would not be seen).
-        self._runtime_dir = tempfile.mkdtemp(prefix="gradclip-kernel-")
+        self._runtime_dir = (template.new_runtime_dir() if template is not None
+                             else tempfile.mkdtemp(prefix="gradclip-kernel-"))
         self.connection_file = os.path.join(self._runtime_dir, "kernel.json")
         self.ip = os.path.join(self._runtime_dir, "zmq")
-        kernel_cmd, kw = await super()._async_pre_start_kernel(**kw)
-        kernel_cmd = [*kernel_cmd, f"--IPKernelApp.extensions={GUARD_EXTENSION}"]
-        cwd = os.path.abspath(kw.get("cwd") or os.getcwd())
         self._cgroup = (create_pids_cgroup(policy.pids_cgroups, policy.kernel_processes)
                         if policy.pids_cgroups else None)
+        if self.provisioner is None and template is not None:
+            self.kernel_id = self.kernel_id or kw.pop("kernel_id", None) or str(uuid.uuid4())
+            self.provisioner = WarmProvisioner(kernel_id=self.kernel_id,
+                                               kernel_spec=self.kernel_spec, parent=self)
+            self.provisioner.template = template
+        kernel_cmd, kw = await super()._async_pre_start_kernel(**kw)
+        kernel_cmd = [*kernel_cmd, f"--IPKernelApp.extensions={GUARD_EXTENSION}"]
+        if isinstance(self.provisioner, WarmProvisioner):
+            self.provisioner.policy, self.provisioner.cgroup = policy, self._cgroup
+            return kernel_cmd, kw
         return sandbox_command(kernel_cmd, cwd, self._runtime_dir, policy, self._cgroup), kw
 
     async def _async_cleanup_resources(self, restart: bool = False) -> None:

@@ -125,7 +125,35 @@ def serve(reply_fd: int, assignment: str, timeout: int) -> None:
         overrides.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests,
                                                     CSSHTMLHeaderPreprocessor]
     config.merge(overrides)
+    template = _start_template(assignment)
     api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
+    try:
+        _answer(api, assignment, reply_fd)
+    finally:
+        if template is not None:
+            template.close()
+
+
+def _start_template(assignment: str):
+    """The warm-kernel template for this worker's kernels (autograder.warm), started now so
+    that it imports the lesson's modules while nbgrader gets ready; None without the sandbox."""
+    import tempfile
+
+    from autograder import warm
+    from autograder.sandbox import SandboxPolicy, template_command
+
+    policy = SandboxPolicy.from_env()
+    if policy is None or policy.bwrap is None or not policy.warm_kernels:
+        return None
+    root = os.path.join(os.getcwd(), "autograded")  # where nbgrader runs each learner's notebook
+    os.makedirs(root, exist_ok=True)
+    modules = warm.preload_modules(os.path.join(os.getcwd(), "source", assignment))
+    runtime_root = tempfile.mkdtemp(prefix="gradclip-warm-")
+    return warm.start_template(template_command(policy, root, runtime_root, modules), root,
+                               runtime_root)
+
+
+def _answer(api, assignment: str, reply_fd: int) -> None:
     with os.fdopen(reply_fd, "w", encoding="utf-8") as replies:
         for line in sys.stdin:
             request = json.loads(line)

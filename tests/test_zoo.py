@@ -353,9 +353,11 @@ def test_a_hand_in_finds_no_hidden_test_in_any_file_it_can_read(zoo):
 
 def test_a_fork_bomb_ends_that_learners_grading_only(zoo):
     # The process cap stops it (tests/test_sandbox.py counts); a kernel that cannot start a thread
-    # any more may garble its messages, so this learner may end graded or as an error.
+    # any more may garble its messages, so this learner may end graded or as an error; on a loaded
+    # machine the cell's time limit may stop the forking first (status "timeout"). Whichever, the
+    # other learners are graded (test_every_learner_has_a_row_and_the_correct_one_full_marks).
     row = zoo["grades"]["fork_bomb"]
-    assert row["status"] == "graded" or row["status"].startswith("error: "), row
+    assert row["status"] in ("graded", "timeout") or row["status"].startswith("error: "), row
 
 
 def test_there_is_no_network(zoo):
