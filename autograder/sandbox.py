@@ -274,7 +274,7 @@ class WarmProvisioner(LocalProvisioner):
                 self.process = self.template.spawn(
                     cmd[launcher + 1:], dict(kwargs.get("env") or os.environ),
                     os.path.abspath(kwargs.get("cwd") or os.getcwd()), km._runtime_dir,
-                    self.policy.hidden, limits, self.cgroup)
+                    self.policy.hidden, self.policy.visible, limits, self.cgroup)
             except warm.TemplateUnavailable as error:
                 self.log.warning("Starting the kernel cold: %s", error)
             else:

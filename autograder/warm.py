@@ -205,13 +205,15 @@ class KernelTemplate:
         return tempfile.mkdtemp(prefix="k-", dir=self.kernels)
 
     def spawn(self, argv: list[str], env: dict[str, str], cwd: str, runtime_dir: str,
-              hidden: list[str], limits: Limits, cgroup: str | None) -> ForkedKernel:
+              hidden: list[str], visible: list[str], limits: Limits,
+              cgroup: str | None) -> ForkedKernel:
         """A kernel forked from the template, running `python -m ipykernel_launcher ARGS`."""
         if not self.usable():
             raise TemplateUnavailable(self.failure)
         self._wait_ready()
         request = {"argv": argv, "env": env, "cwd": cwd, "runtime_dir": runtime_dir,
                    "root": self.root, "runtime_root": self.runtime_root, "hidden": hidden,
+                   "visible": [os.path.realpath(path) for path in visible],
                    "limits": limits.__dict__}
         connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
@@ -423,6 +425,11 @@ def _build_view(request: dict, descriptors: dict[str, int]) -> None:
     hidden = _outermost([path for path in request["hidden"] if os.path.lexists(path)
                          and any(_is_within(path, folder) for folder in covered)])
     hidden_folders = [path for path in hidden if os.path.isdir(path)]
+    # What the kernel needs that lies under what is covered (a clone of the course under /tmp,
+    # its Python there): kept, with what the template's sandbox hides inside it.
+    needed = _outermost([path for path in request["visible"] if os.path.isdir(path)
+                         and any(_is_within(path, folder) for folder in covered)])
+    needed_descriptors = {path: os.open(path, os.O_PATH) for path in needed}
     for folder in covered:  # every learner's folder and the template's sockets: gone
         _fresh_tmpfs(folder, "755" if folder != "/tmp" else "1777")
     if os.path.isdir("/dev/shm"):
@@ -436,6 +443,11 @@ def _build_view(request: dict, descriptors: dict[str, int]) -> None:
             open(path, "w").close()  # noqa: SIM115  (a mount point)
             _mount("/dev/null", path, None, MS_BIND)
             _read_only(path)
+    for path, descriptor in needed_descriptors.items():
+        os.makedirs(path, exist_ok=True)
+        _bind_from(descriptor, path)
+        _read_only(path)
+        os.close(descriptor)
     os.makedirs(runtime_dir, exist_ok=True)
     _bind_from(descriptors[runtime_dir], runtime_dir)
     os.makedirs(cwd, exist_ok=True)
