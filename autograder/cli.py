@@ -44,10 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--no-sandbox", action="store_true",
                        help="run learner code without bubblewrap, with your permissions (only "
                             "for code you trust)")
-    grade.add_argument("--cold-kernels", action="store_true",
-                       help="start each learner's kernel from scratch instead of forking it from "
-                            "a template that has imported the lesson's modules (slower; for "
-                            "comparison, or if a forked kernel misbehaves)")
+    grade.add_argument("--warm-kernels", action="store_true",
+                       help="fork each learner's kernel from a template that has imported the "
+                            "lesson's modules instead of starting it from scratch (experimental)")
     grade.add_argument("--no-progress", action="store_true",
                        help="no progress bar (there is none when stderr is not a terminal)")
     grade.add_argument("--feedback-shows-hidden-tests", action="store_true",
@@ -115,7 +114,7 @@ def _grade(course: Course, args: argparse.Namespace) -> int:
                  memory_bytes=parse_size(args.memory), db_url=args.db,
                  zip_pattern=args.zip_pattern, sandbox=not args.no_sandbox,
                  feedback_shows_hidden_tests=args.feedback_shows_hidden_tests,
-                 warm_kernels=not args.cold_kernels,
+                 warm_kernels=args.warm_kernels,
                  progress=not args.no_progress and sys.stderr.isatty())
     problems = [row for row in rows if row.status not in ("graded", "needs manual grading")]
     flagged = [row for row in rows if row.review]

@@ -108,9 +108,9 @@ class GradingOptions:
     progress: bool = False           # a progress bar on stderr
     regrade: bool = False
     feedback_shows_hidden_tests: bool = False  # nbgrader's feedback, hidden tests and all
-    # Kernels forked from a template that imported the lesson's modules (autograder.warm);
-    # False (--cold-kernels): each one started anew.
-    warm_kernels: bool = True
+    # Kernels forked from a template that imported the lesson's modules (autograder.warm,
+    # --warm-kernels); off by default until it is measured to pay for its templates' start.
+    warm_kernels: bool = False
 
 
 def grade(course: Course, assignment: str, submissions: Path, out: Path,

@@ -67,7 +67,7 @@ class SandboxPolicy:
     max_processes: int = 4096        # RLIMIT_NPROC, for a grader that is not root
     pids_cgroups: str | None = None  # as root: a writable pids cgroup hierarchy to cap it in
     kernel_processes: int = 512      # the cap per kernel there
-    warm_kernels: bool = True        # fork kernels from a template (autograder.warm)
+    warm_kernels: bool = False       # fork kernels from a template (autograder.warm)
     # What the kernel must see even where it lies under /tmp, which the sandbox replaces:
     # this Python's installation and the guard's package.
     visible: list[str] = field(default_factory=kernel_needs)

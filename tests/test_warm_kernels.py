@@ -86,7 +86,7 @@ def graded(tmp_path_factory):
         nbformat.write(notebook, base / "submissions" / learner / NOTEBOOK)
     runs = {}
     for mode in ("warm", "cold"):
-        options = ["--cold-kernels"] if mode == "cold" else []
+        options = ["--warm-kernels"] if mode == "warm" else []
         result = run_autograder("grade", LESSON, str(base / "submissions"), "--out",
                                 str(base / mode), "--jobs", "1", "--no-progress", *options)
         assert result.returncode == 0, f"{mode}: {result.stdout}\n{result.stderr}"
