@@ -42,6 +42,7 @@ from jupyter_client.provisioning import LocalProvisioner
 from traitlets import default
 
 from autograder import warm
+from autograder.warm import is_within, outermost
 
 POLICY_VARIABLE = "GRADCLIP_SANDBOX"
 # The system's software, read-only in every sandbox (a symbolic link, as /bin -> usr/bin on a
@@ -140,12 +141,7 @@ def sandbox_command(kernel_cmd: list[str], cwd: str, runtime_dir: str,
                     policy: SandboxPolicy, cgroup: str | None = None) -> list[str]:
     """The kernel command, limited by prlimit and, with a policy's bwrap, inside the sandbox;
     with `cgroup`, it first moves itself into that cgroup (its children stay there)."""
-    limits = _limits(policy)
-    # nbgrader interrupts a cell that runs too long with SIGINT to the process group, which
-    # bwrap leads: bwrap must ignore it (or it would die, and the kernel with it). The kernel
-    # inherits the ignore, but ipykernel installs its own SIGINT handler around each cell.
-    join_cgroup = "" if cgroup is None else f'echo $$ > "{cgroup}/cgroup.procs" && '
-    enter = ["sh", "-c", f'trap "" INT && {join_cgroup}exec "$@"', "sandbox"]
+    limits, enter = _limits(policy), _enter(cgroup)
     if policy.bwrap is None:
         return [*enter, *limits, *kernel_cmd]
     command = _bwrap(policy, cwd, runtime_dir, template=False)
@@ -159,9 +155,18 @@ def template_command(policy: SandboxPolicy, root: str, runtime_root: str,
     in its own namespaces: each kernel it forks builds its own view from it, then drops them."""
     assert policy.bwrap is not None, "warm kernels need the sandbox"
     command = _bwrap(policy, root, runtime_root, template=True)
-    return ["sh", "-c", 'trap "" INT && exec "$@"', "sandbox", *command, "--chdir", "/", "--",
+    return [*_enter(None), *command, "--chdir", "/", "--",
             *_limits(policy), sys.executable, "-m", "autograder.warm",
             os.path.join(runtime_root, "control.sock"), json.dumps(modules)]
+
+
+def _enter(cgroup: str | None) -> list[str]:
+    """The shell that starts bwrap (with `cgroup`, after moving itself into it). nbgrader
+    interrupts a cell that runs too long with SIGINT to the process group, which bwrap leads:
+    bwrap must ignore it (or it would die, and the kernel with it). The kernel inherits the
+    ignore, but ipykernel installs its own SIGINT handler around each cell."""
+    join_cgroup = "" if cgroup is None else f'echo $$ > "{cgroup}/cgroup.procs" && '
+    return ["sh", "-c", f'trap "" INT && {join_cgroup}exec "$@"', "sandbox"]
 
 
 def _limits(policy: SandboxPolicy) -> list[str]:
@@ -180,7 +185,7 @@ def _bwrap(policy: SandboxPolicy, cwd: str, runtime_dir: str, template: bool) ->
     system = [folder for folder in SYSTEM_FOLDERS if os.path.lexists(folder)]
     for link in (folder for folder in system if os.path.islink(folder)):  # /bin -> usr/bin
         command += ["--symlink", os.readlink(link), link]
-    bound = _outermost([*(folder for folder in system if not os.path.islink(folder)),
+    bound = outermost([*(folder for folder in system if not os.path.islink(folder)),
                         *(os.path.realpath(folder) for folder in policy.visible)])
     # The paths the grader hides, where the sandbox has them: in the scratch space (a grading run
     # under /tmp), inside what is bound (an exchange under /usr/local, solutions beside a venv).
@@ -188,12 +193,12 @@ def _bwrap(policy: SandboxPolicy, cwd: str, runtime_dir: str, template: bool) ->
     # throwaway folder. Mounts apply in order: first those that hold a bound folder (a home
     # under /tmp holding the course's venv), then the binds, then those inside the binds.
     hidden = [path for path in policy.hidden if os.path.lexists(path)
-              and any(_is_within(path, folder) for folder in [*bound, cwd, "/tmp"])]
+              and any(is_within(path, folder) for folder in [*bound, cwd, "/tmp"])]
     late = [path for path in hidden
-            if any(_is_within(path, folder) for folder in [*bound, cwd])]
-    early = _outermost([path for path in hidden if path not in late])
-    late = _outermost(late)
-    in_cwd = [path for path in late if _is_within(path, cwd)]
+            if any(is_within(path, folder) for folder in [*bound, cwd])]
+    early = outermost([path for path in hidden if path not in late])
+    late = outermost(late)
+    in_cwd = [path for path in late if is_within(path, cwd)]
     command += _hide(early)
     for folder in bound:
         command += ["--ro-bind", folder, folder]
@@ -234,17 +239,6 @@ def _working_folder(cwd: str, hidden_inside: list[str]) -> list[str]:
     return [*arguments, *_hide(hidden_inside), "--remount-ro", cwd]
 
 
-def _outermost(paths: list[str]) -> list[str]:
-    """`paths` without those inside another of them (hidden already, and not a mount point)."""
-    return [path for path in paths
-            if not any(_is_within(path, other) and path != other for other in paths)]
-
-
-def _is_within(path: str, folder: str) -> bool:
-    return os.path.commonpath([os.path.abspath(path), os.path.abspath(folder)]) == \
-        os.path.abspath(folder)
-
-
 def _hide(paths: list[str]) -> list[str]:
     """bwrap arguments that make folders look empty and files look like /dev/null."""
     arguments = []
@@ -266,6 +260,7 @@ class WarmProvisioner(LocalProvisioner):
 
     async def launch_kernel(self, cmd: list[str], **kwargs):
         km = self.parent
+        cwd = os.path.abspath(kwargs.get("cwd") or os.getcwd())
         launcher = cmd.index("ipykernel_launcher") if "ipykernel_launcher" in cmd else -1
         if launcher >= 2 and cmd[launcher - 1] == "-m" and cmd[0] == sys.executable:
             limits = warm.Limits(self.policy.memory_bytes, self.policy.file_bytes,
@@ -273,14 +268,13 @@ class WarmProvisioner(LocalProvisioner):
             try:
                 self.process = self.template.spawn(
                     cmd[launcher + 1:], dict(kwargs.get("env") or os.environ),
-                    os.path.abspath(kwargs.get("cwd") or os.getcwd()), km._runtime_dir,
+                    cwd, km._runtime_dir,
                     self.policy.hidden, self.policy.visible, limits, self.cgroup)
             except warm.TemplateUnavailable as error:
                 self.log.warning("Starting the kernel cold: %s", error)
             else:
                 self.pid, self.pgid, self.cwd = self.process.pid, None, kwargs.get("cwd")
                 return self.connection_info
-        cwd = os.path.abspath(kwargs.get("cwd") or os.getcwd())
         return await super().launch_kernel(
             sandbox_command(cmd, cwd, km._runtime_dir, self.policy, self.cgroup), **kwargs)
 
@@ -297,7 +291,7 @@ class SandboxedKernelManager(AsyncKernelManager):
         policy = SandboxPolicy.from_env() or SandboxPolicy(bwrap=find_bwrap())
         cwd = os.path.abspath(kw.get("cwd") or os.getcwd())
         template = warm.current_template()
-        if template is not None and (policy.bwrap is None or not template.serves(cwd)):
+        if template is not None and not template.serves(cwd):  # it exists only with bwrap
             template = None
         # One private directory for the connection file and the ZMQ sockets, bound into the
         # sandbox (its /tmp is a fresh tmpfs, so the default locations would not be seen).

@@ -39,6 +39,7 @@ import importlib.util
 import json
 import os
 import select
+import shutil
 import signal
 import socket
 import struct
@@ -177,7 +178,7 @@ class KernelTemplate:
         self.ready_pipe, self.ready, self.failure = read_end, False, ""
 
     def serves(self, cwd: str) -> bool:
-        return _is_within(cwd, self.root) and cwd != self.root and self.usable()
+        return is_within(cwd, self.root) and cwd != self.root and self.usable()
 
     def usable(self) -> bool:
         if self.failure:
@@ -243,7 +244,7 @@ class KernelTemplate:
         self.process.wait()
         with contextlib.suppress(OSError):
             os.close(self.ready_pipe)
-        subprocess.run(["rm", "-rf", self.runtime_root], check=False)
+        shutil.rmtree(self.runtime_root, ignore_errors=True)
 
 
 def _sender_pid(ancillary) -> int:
@@ -253,9 +254,15 @@ def _sender_pid(ancillary) -> int:
     raise TemplateUnavailable("the kernel's process ID did not come with its first message")
 
 
-def _is_within(path: str, folder: str) -> bool:
+def is_within(path: str, folder: str) -> bool:
     path, folder = os.path.abspath(path), os.path.abspath(folder)
     return os.path.commonpath([path, folder]) == folder
+
+
+def outermost(paths: list[str]) -> list[str]:
+    """`paths` without those inside another of them."""
+    return [path for path in paths
+            if not any(is_within(path, other) and path != other for other in paths)]
 
 
 _template: KernelTemplate | None = None
@@ -403,14 +410,14 @@ def _open_what_the_kernel_keeps(request: dict) -> dict[str, int]:
     template's paths still lead to it: its runtime folder and each entry of its working folder."""
     cwd = request["cwd"]
     # What the grader hides inside the working folder (the folder itself lies in a hidden one).
-    hidden = [path for path in request["hidden"] if _is_within(path, cwd)]
+    hidden = [path for path in request["hidden"] if is_within(path, cwd)]
     kept = {request["runtime_dir"]: os.open(request["runtime_dir"], os.O_PATH)}
     for entry in sorted(os.listdir(cwd)):
         path = os.path.join(cwd, entry)
         # No notebook (the hidden tests are restored into it), no symbolic link (it would resolve
         # in the template's view), nothing the grader hides.
         if (entry.endswith(".ipynb") or entry == ".ipynb_checkpoints" or os.path.islink(path)
-                or any(_is_within(path, secret) for secret in hidden)):
+                or any(is_within(path, secret) for secret in hidden)):
             continue
         kept[path] = os.open(path, os.O_PATH | os.O_NOFOLLOW)
     return kept
@@ -419,16 +426,16 @@ def _open_what_the_kernel_keeps(request: dict) -> dict[str, int]:
 def _build_view(request: dict, descriptors: dict[str, int]) -> None:
     cwd, runtime_dir = request["cwd"], request["runtime_dir"]
     covered = ["/tmp", *(folder for folder in (request["root"], request["runtime_root"])
-                         if not _is_within(folder, "/tmp"))]
+                         if not is_within(folder, "/tmp"))]
     # What the grader hides, where a fresh mount below would otherwise show an empty, writable
     # folder at its path (a grading run under /tmp): empty and read-only, as in a cold sandbox.
-    hidden = _outermost([path for path in request["hidden"] if os.path.lexists(path)
-                         and any(_is_within(path, folder) for folder in covered)])
+    hidden = outermost([path for path in request["hidden"] if os.path.lexists(path)
+                         and any(is_within(path, folder) for folder in covered)])
     hidden_folders = [path for path in hidden if os.path.isdir(path)]
     # What the kernel needs that lies under what is covered (a clone of the course under /tmp,
     # its Python there): kept, with what the template's sandbox hides inside it.
-    needed = _outermost([path for path in request["visible"] if os.path.isdir(path)
-                         and any(_is_within(path, folder) for folder in covered)])
+    needed = outermost([path for path in request["visible"] if os.path.isdir(path)
+                         and any(is_within(path, folder) for folder in covered)])
     needed_descriptors = {path: os.open(path, os.O_PATH) for path in needed}
     for folder in covered:  # every learner's folder and the template's sockets: gone
         _fresh_tmpfs(folder, "755" if folder != "/tmp" else "1777")
@@ -462,7 +469,7 @@ def _build_view(request: dict, descriptors: dict[str, int]) -> None:
         _bind_from(descriptor, path)
         _read_only(path)
     # Hidden inside what lies beside the notebook (the entries themselves were left out).
-    for path in _outermost([path for path in request["hidden"] if _is_within(path, cwd)]):
+    for path in outermost([path for path in request["hidden"] if is_within(path, cwd)]):
         if path in descriptors or not os.path.lexists(path):
             continue
         if os.path.isdir(path):
@@ -473,11 +480,6 @@ def _build_view(request: dict, descriptors: dict[str, int]) -> None:
             _read_only(path)
     for folder in [cwd, *hidden_folders, *covered[1:], "/dev"]:
         _read_only(folder)
-
-
-def _outermost(paths: list[str]) -> list[str]:
-    return [path for path in paths
-            if not any(_is_within(path, other) and path != other for other in paths)]
 
 
 def _kernel_child(connection: socket.socket, request: dict) -> None:
