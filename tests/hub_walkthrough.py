@@ -81,6 +81,23 @@ def assignment_action(frame, column: str) -> None:
     done.wait_for(state="hidden")
 
 
+def on_formgrader_page(frame, title: str) -> None:
+    """Wait until the Formgrader shows the page whose breadcrumb ends in `title`.
+
+    A click on a link only starts the navigation: until the next page has replaced this one, a
+    locator for the next link still finds this page's links (the assignment's name is a link on
+    the lists before and after), and under load a click then lands on the old page."""
+    frame.locator("ol.breadcrumb li.active", has_text=re.compile(rf"^\s*{re.escape(title)}\s*$")) \
+        .wait_for()
+
+
+def open_listed(frame, name: str) -> None:
+    """Click `name` in the Formgrader's list (its table, filled by the page's script once it has
+    fetched the list) and wait for the page it opens."""
+    frame.locator("#main-table a", has_text=re.compile(rf"^{re.escape(name)}$")).click()
+    on_formgrader_page(frame, name)
+
+
 def terminal(page, commands: list[str], done, seconds: float = 300) -> None:
     """Run `commands` in a new JupyterLab terminal; wait until `done()` (the terminal draws on
     a canvas, so what it printed cannot be read from the page)."""
@@ -203,10 +220,11 @@ def instructor_grades(walk: Walk, instructor: str, learner: str, course_root: Pa
     page.goto(page.url.split("/lab")[0] + "/lab?reset")  # both servers share one saved layout
     page.wait_for_selector(".jp-LauncherCard")
     frame = formgrader(page)
-    frame.locator("a", has_text="Manual Grading").click()
-    frame.locator("a", has_text=ASSIGNMENT).click()
-    frame.locator("a", has_text=NOTEBOOK.removesuffix(".ipynb")).first.click()
-    frame.locator("a", has_text="Submission #1").click()
+    frame.locator("ul.nav a", has_text="Manual Grading").click()
+    on_formgrader_page(frame, "Manual Grading")
+    open_listed(frame, ASSIGNMENT)
+    open_listed(frame, NOTEBOOK.removesuffix(".ipynb"))
+    frame.locator("#main-table a", has_text="Submission #1").click()
     points = frame.locator(f"input.score#{WRITTEN}")  # the written answer's points
     points.wait_for()
     # The page is served with its inputs, but they save nothing until formgrade.js, after the
