@@ -44,9 +44,14 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--no-sandbox", action="store_true",
                        help="run learner code without bubblewrap, with your permissions (only "
                             "for code you trust)")
-    grade.add_argument("--warm-kernels", action="store_true",
-                       help="fork each learner's kernel from a template that has imported the "
-                            "lesson's modules instead of starting it from scratch (experimental)")
+    kernels = grade.add_mutually_exclusive_group()
+    kernels.add_argument("--warm-kernels", dest="warm_kernels", action="store_true",
+                         default=None,
+                         help="fork each learner's kernel from a template that has imported the "
+                              "lesson's modules (default: when each job has two learners or "
+                              "more to grade)")
+    kernels.add_argument("--cold-kernels", dest="warm_kernels", action="store_false",
+                         help="start each learner's kernel from scratch")
     grade.add_argument("--no-progress", action="store_true",
                        help="no progress bar (there is none when stderr is not a terminal)")
     grade.add_argument("--feedback-shows-hidden-tests", action="store_true",

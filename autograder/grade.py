@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import copy
 import csv
+import dataclasses
 import os
 import pwd
 import queue
@@ -108,9 +109,9 @@ class GradingOptions:
     progress: bool = False           # a progress bar on stderr
     regrade: bool = False
     feedback_shows_hidden_tests: bool = False  # nbgrader's feedback, hidden tests and all
-    # Kernels forked from a template that imported the lesson's modules (autograder.warm,
-    # --warm-kernels); off by default until it is measured to pay for its templates' start.
-    warm_kernels: bool = False
+    # Kernels forked from a template that imported the lesson's modules (autograder.warm):
+    # True (--warm-kernels), False (--cold-kernels), None: warm where it pays (_warm_kernels).
+    warm_kernels: bool | None = None
 
 
 def grade(course: Course, assignment: str, submissions: Path, out: Path,
@@ -148,6 +149,8 @@ def grade(course: Course, assignment: str, submissions: Path, out: Path,
     # No more workers than learners (at least one registers the assignment): each one imports
     # nbgrader, a second of CPU, for nothing if it has no learner to grade.
     jobs = min(settings.jobs or os.cpu_count() or 1, max(1, len(to_grade) + len(feedback_only)))
+    policy = dataclasses.replace(policy, warm_kernels=_warm_kernels(settings, policy,
+                                                                     len(to_grade), jobs))
     workers = _start_workers(assignment, workspace, settings, policy, jobs)
     try:
         # The first worker registers the assignment (nbgrader generate_assignment) in the
@@ -252,6 +255,19 @@ def _assignment_registered(db_url: str, assignment: str) -> bool:
     except Exception as error:  # an unreachable server, a wrong password, a bad URL
         raise AutograderError(f"cannot open the gradebook {_shown(db_url)}: {error}") from error
     return True
+
+
+def _warm_kernels(settings: GradingOptions, policy: SandboxPolicy, learners: int,
+                  jobs: int) -> bool:
+    """Whether kernels are forked from a template (autograder.warm): as the instructor says, or
+    else where it pays. A template costs about one kernel's start (Python, ipykernel and the
+    lesson's imports) per job, and saves that for each of the job's learners after the first:
+    it pays from two learners per job. It exists only inside bubblewrap."""
+    if policy.bwrap is None:
+        return False
+    if settings.warm_kernels is not None:
+        return settings.warm_kernels
+    return learners >= 2 * jobs
 
 
 def _start_workers(assignment: str, workspace: Path, settings: GradingOptions,

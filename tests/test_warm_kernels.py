@@ -86,7 +86,7 @@ def graded(tmp_path_factory):
         nbformat.write(notebook, base / "submissions" / learner / NOTEBOOK)
     runs = {}
     for mode in ("warm", "cold"):
-        options = ["--warm-kernels"] if mode == "warm" else []
+        options = ["--warm-kernels"] if mode == "warm" else ["--cold-kernels"]
         result = run_autograder("grade", LESSON, str(base / "submissions"), "--out",
                                 str(base / mode), "--jobs", "1", "--no-progress", *options)
         assert result.returncode == 0, f"{mode}: {result.stdout}\n{result.stderr}"
@@ -116,3 +116,20 @@ def test_cold_kernels_give_the_same_grades(graded):
     assert warm == cold
     assert all(row["total"] == row["max"] for row in warm.values()), warm
     assert "pid: 1\n" not in _printed(graded["cold"], "b_observer")
+
+
+@pytest.mark.parametrize(("asked", "learners", "jobs", "warm"), [
+    (None, 4, 2, True),     # two learners per job: the template pays for itself
+    (None, 3, 2, False),    # one job would grade a single learner
+    (None, 1, 1, False),    # a late hand-in graded on a re-run
+    (True, 1, 1, True),     # --warm-kernels
+    (False, 40, 2, False),  # --cold-kernels
+])
+def test_kernels_are_warm_by_default_when_each_job_has_two_learners(asked, learners, jobs, warm):
+    from autograder.grade import GradingOptions, _warm_kernels
+    from autograder.sandbox import SandboxPolicy
+
+    options = GradingOptions(warm_kernels=asked)
+    assert _warm_kernels(options, SandboxPolicy(bwrap="/usr/bin/bwrap"), learners, jobs) is warm
+    # Without bubblewrap there is no template to fork from.
+    assert _warm_kernels(options, SandboxPolicy(bwrap=None), learners, jobs) is False
