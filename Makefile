@@ -131,7 +131,7 @@ release: install
 	$(PY) -m autograder release
 
 # Instructors read the solution notebooks with their outputs: refresh them after an edit.
-# COURSE_FULL=1: the stored outputs are the full experiments (lesson 06 takes minutes on a CPU).
+# COURSE_FULL=1: the stored outputs are the full experiments (lesson 08 takes minutes on a CPU).
 outputs: install
 	COURSE_FULL=1 $(PY) -m autograder outputs
 

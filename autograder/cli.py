@@ -64,13 +64,13 @@ def build_parser() -> argparse.ArgumentParser:
     check = commands.add_parser(
         "check", help="run a learner's notebook and report its visible tests (changes nothing)")
     check.add_argument("notebook", type=Path,
-                       help="e.g. course/03_clipping_numpy/clipping_numpy.ipynb")
+                       help="e.g. course/04_clipping_numpy/clipping_numpy.ipynb")
     check.add_argument("--timeout", type=int, default=120,
                        help="seconds one notebook cell may run (default: 120)")
 
     back = commands.add_parser(
         "return-feedback", help="return a grading run's feedback through nbgrader's exchange")
-    back.add_argument("assignment", help="e.g. 03_clipping_numpy")
+    back.add_argument("assignment", help="e.g. 04_clipping_numpy")
     back.add_argument("--out", type=Path, required=True,
                       help="the --out folder of `grade` for this assignment")
 

@@ -1,7 +1,8 @@
 """Benchmark: gradient norm clipping on GPT-2-small-shaped gradients (124 M float32 values).
 
-Compares PyTorch's `clip_grad_norm_` (foreach on and off) with lesson 04's plain and fast
-solutions, in two cases: nothing to clip (max_norm far above the norm) and clipping on every call.
+Compares PyTorch's `clip_grad_norm_` (foreach on and off) with lesson 05's plain and lesson 07's
+fast solutions, in two cases: nothing to clip (max_norm far above the norm) and clipping on every
+call.
 For each: milliseconds, gigabytes of gradients read per second, that bandwidth as a fraction of a
 plain `torch.sum` over the same tensors (one read pass), and the norm's relative error against
 float64. The measurements are taken in interleaved rounds (every contender once per round) and
@@ -23,14 +24,22 @@ import torch
 from lesson_code import load_cells
 from torch.utils.benchmark import Timer
 
-# The cells of lesson 04's solution notebook that define what is measured, in order.
-LESSON_CELLS = ["imports", "get_total_norm", "clip_grads_with_norm_", "clip_grad_norm_",
-                "gpt2-shapes", "rows-sum-of-squares", "parallel-runs", "fast_clip_grad_norm_"]
+# The cells of the solution notebooks that define what is measured, in order: lesson 05's plain
+# clip_grad_norm_, and lesson 07's fast one with its helpers and GPT-2's shapes.
+PLAIN_CELLS = ["imports", "get_total_norm", "clip_grads_with_norm_", "clip_grad_norm_"]
+FAST_CELLS = ["imports", "gpt2-shapes", "row-size", "rows_sum_of_squares", "parallel-runs",
+              "fast_clip_grad_norm_"]
 
 
 def load_lesson() -> dict:
-    """Lesson 04's solution code (clipping functions, GPT-2 shapes), run from its notebook."""
-    return load_cells("04_clipping_pytorch", LESSON_CELLS)
+    """Lesson 07's solution code (fast clipping, its helpers, GPT-2 shapes), run from its notebook,
+    with lesson 05's plain solution as `plain_clip_grad_norm_` (lesson 07's fast version hands
+    what it does not handle to PyTorch's)."""
+    fast = load_cells("07_fast_exact_clipping", FAST_CELLS)
+    # The namespace itself, not a copy: tests change its MIN_RUN, which its functions read.
+    plain = load_cells("05_clipping_pytorch", PLAIN_CELLS)
+    fast["plain_clip_grad_norm_"] = plain["clip_grad_norm_"]
+    return fast
 
 
 def milliseconds(function, min_run_time: float) -> float:
@@ -121,8 +130,8 @@ def main() -> None:
     contenders = {
         "torch clip_grad_norm_ foreach=True": torch_clip(True),
         "torch clip_grad_norm_ foreach=False": torch_clip(False),
-        "lesson 04 clip_grad_norm_ (plain)": lesson["clip_grad_norm_"],
-        "lesson 04 fast_clip_grad_norm_": lesson["fast_clip_grad_norm_"],
+        "lesson 05 clip_grad_norm_ (plain)": lesson["plain_clip_grad_norm_"],
+        "lesson 07 fast_clip_grad_norm_": lesson["fast_clip_grad_norm_"],
     }
     errors = {}
     for name, clip in contenders.items():

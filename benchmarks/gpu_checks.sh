@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The GPU checks, in one run, for a machine with a CUDA GPU and no network (the `device` tool):
-#   1. lesson 06 executed with its full preset (`python -m autograder outputs`, as `make outputs`),
+#   1. lesson 08 executed with its full preset (`python -m autograder outputs`, as `make outputs`),
 #      the executed notebook copied to $OUT;
-#   2. the clipping benchmark of lesson 04 / issue 11 on the GPU, then on the CPU with 2 threads
+#   2. the clipping benchmark of lessons 05 and 07 / issue 11 on the GPU, then on the CPU with 2 threads
 #      and with all cores.
 # That machine's python3 has PyTorch, NumPy, matplotlib and tqdm; the Jupyter packages it lacks travel
 # as wheels in .whl/ (pinned as in constraints.txt; see README, "Running the GPU checks").
@@ -26,9 +26,9 @@ nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv 2>&1 | tee 
 
 status=0
 started=$(date +%s)
-env "$preset" timeout 300 "$PYTHON" -m autograder outputs 06_rnn_on_gpu || status=1
-cp solutions/06_rnn_on_gpu/rnn_on_gpu.ipynb "$OUT/"
-echo "lesson 06: $(( $(date +%s) - started )) s wall time"
+env "$preset" timeout 300 "$PYTHON" -m autograder outputs 08_rnn_on_gpu || status=1
+cp solutions/08_rnn_on_gpu/rnn_on_gpu.ipynb "$OUT/"
+echo "lesson 08: $(( $(date +%s) - started )) s wall time"
 
 bench() {  # name, then the benchmark's arguments
   local name=$1; shift

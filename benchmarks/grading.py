@@ -1,9 +1,9 @@
-"""Benchmark: grading a class of lesson 03 with the autograder against plain nbgrader.
+"""Benchmark: grading a class of lesson 04 with the autograder against plain nbgrader.
 
 Builds N submissions (a mix of correct, alternative, wrong and blank answers, from the solution
 notebook and tests/implementations/) and grades the same input three times in one run:
 
-1. plain sequential nbgrader: `nbgrader autograde 03_clipping_numpy` in a course folder of its
+1. plain sequential nbgrader: `nbgrader autograde 04_clipping_numpy` in a course folder of its
    own (one process, one learner after another, no sandbox, no feedback);
 2. `python -m autograder grade --jobs J --no-sandbox`;
 3. `python -m autograder grade --jobs J` (the sandbox on; what instructors run).
@@ -35,7 +35,7 @@ from helpers import filled_notebook, implementation_code, solution_code  # noqa:
 
 from autograder.course import nbgrader_env  # noqa: E402
 
-LESSON, NOTEBOOK = "03_clipping_numpy", "clipping_numpy.ipynb"
+LESSON, NOTEBOOK = "04_clipping_numpy", "clipping_numpy.ipynb"
 NBGRADER_CONFIG = """\
 c = get_config()  # noqa: F821
 c.CourseDirectory.course_id = "bench"

@@ -18,6 +18,7 @@ from __future__ import annotations
 import ast
 import functools
 import hashlib
+import re
 import shutil
 from pathlib import Path
 
@@ -33,6 +34,7 @@ from helpers import (
     read_grades,
     run_autograder,
     solution_code,
+    source_notebook,
 )
 
 pytestmark = pytest.mark.slow
@@ -43,6 +45,7 @@ WRONG = [(lesson, path) for lesson in LESSONS
 ALTERNATIVES = [(lesson, path) for lesson in LESSONS
                 for path in sorted((IMPLEMENTATIONS / lesson).glob("alternative*.py"))]
 WRITTEN_ANSWER = "A written answer, for the instructor to grade."
+HIDDEN_MAGIC = re.compile(r"^[%!].*$", re.M)  # IPython magics and shell lines are not Python
 
 
 def _notebook(lesson: str) -> str:
@@ -101,12 +104,25 @@ def _functions(path: Path) -> set[str]:
     return set(implementation_code(path))
 
 
+def _names_used(code: str) -> frozenset[str]:
+    return frozenset(node.id for node in ast.walk(ast.parse(code)) if isinstance(node, ast.Name))
+
+
 @functools.cache
 def _names_in_answers(lesson: str) -> dict[str, frozenset[str]]:
-    """{grade id of an answer: the names its solution code uses}: who may call whom."""
-    return {grade_id: frozenset(node.id for node in ast.walk(ast.parse(code))
-                                if isinstance(node, ast.Name))
-            for grade_id, code in solution_code(lesson).items()}
+    """{grade id of an answer, or name of a function the lesson gives: the names its code uses}:
+    who may call whom. Given functions count as links: an answer may reach another through one
+    (lesson 07's fast_clip_grad_norm_ calls the given sum_of_squares, which calls the learner's
+    rows_sum_of_squares)."""
+    callers = {grade_id: _names_used(code) for grade_id, code in solution_code(lesson).items()}
+    for cell in source_notebook(lesson).cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if cell.cell_type != "code" or meta.get("solution") or meta.get("grade"):
+            continue
+        for node in ast.parse(HIDDEN_MAGIC.sub("", cell.source)).body:
+            if isinstance(node, ast.FunctionDef):
+                callers.setdefault(node.name, _names_used(ast.unparse(node)))
+    return callers
 
 
 @functools.cache

@@ -2,7 +2,7 @@
 
 Speed is reported by `make bench`, not tested here (timings on a shared CI machine mean little);
 what is tested is that every contender computes what it should on the GPT-2-shaped gradients, and
-that lesson 04's helpers for the fast version (runs of values split between threads) read and
+that lesson 07's helpers for the fast version (runs of values split between threads) read and
 write every value exactly once, in place, on any number of threads.
 """
 
@@ -23,7 +23,7 @@ from clip_grad_norm import exact_norm, load_lesson  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def lesson04():
+def lessons():
     return load_lesson()
 
 
@@ -35,14 +35,14 @@ def _float64_clip(parameters, max_norm):
 
 
 @pytest.mark.parametrize("factor", [2.0, 0.5], ids=["nothing-to-clip", "clipping"])
-def test_fast_and_plain_clipping_agree_with_float64_on_gpt2_shapes(lesson04, factor):
-    parameters = lesson04["gpt2_like_parameters"](lesson04["GPT2_TINY"], seed=3)
+def test_fast_and_plain_clipping_agree_with_float64_on_gpt2_shapes(lessons, factor):
+    parameters = lessons["gpt2_like_parameters"](lessons["GPT2_TINY"], seed=3)
     norm64 = exact_norm(parameters)
     max_norm = factor * norm64
     _, expected = _float64_clip(parameters, max_norm)
-    for name in ("fast_clip_grad_norm_", "clip_grad_norm_"):
-        clipped = lesson04["clone_parameters"](parameters)
-        norm = float(lesson04[name](clipped, max_norm))
+    for name in ("fast_clip_grad_norm_", "plain_clip_grad_norm_"):
+        clipped = lessons["clone_parameters"](parameters)
+        norm = float(lessons[name](clipped, max_norm))
         # The plain version's norm is PyTorch's float32 kernel's, and its coefficient with it.
         tolerance = 1e-6 if name.startswith("fast") else 1e-4
         assert abs(norm - norm64) / norm64 < tolerance, (name, norm, norm64)
@@ -50,23 +50,23 @@ def test_fast_and_plain_clipping_agree_with_float64_on_gpt2_shapes(lesson04, fac
             torch.testing.assert_close(got, want, rtol=10 * tolerance, atol=1e-12)
 
 
-def test_fast_norm_is_more_accurate_than_torch_on_a_large_tensor(lesson04):
+def test_fast_norm_is_more_accurate_than_torch_on_a_large_tensor(lessons):
     """The reason for the fast version's norm: 2**24 float32 values of one sign."""
     grad = torch.rand(2**24, generator=torch.Generator().manual_seed(0))
     exact = float(torch.linalg.vector_norm(grad, dtype=torch.float64))
-    fast_error = abs(math.sqrt(lesson04["sum_of_squares"]([grad])) - exact) / exact
+    fast_error = abs(math.sqrt(lessons["sum_of_squares"]([grad])) - exact) / exact
     torch_error = abs(float(torch.linalg.vector_norm(grad)) - exact) / exact
     assert fast_error < 1e-7 < torch_error, (fast_error, torch_error)
 
 
 @pytest.fixture
-def short_runs(lesson04):
-    """Lesson 04's helpers with runs of at least 1000 values instead of 2**21, so that small
+def short_runs(lessons):
+    """Lesson 07's helpers with runs of at least 1000 values instead of 2**21, so that small
     tensors are cut between several threads, across tensor boundaries."""
-    saved = lesson04["MIN_RUN"]
-    lesson04["MIN_RUN"] = 1000
-    yield lesson04
-    lesson04["MIN_RUN"] = saved
+    saved = lessons["MIN_RUN"]
+    lessons["MIN_RUN"] = 1000
+    yield lessons
+    lessons["MIN_RUN"] = saved
 
 
 def _awkward_gradients(seed: int) -> list[torch.Tensor]:
@@ -132,11 +132,11 @@ def test_clip_benchmark_prints_its_table_at_quick_size():
     assert result.returncode == 0, result.stderr
     for row in ("torch.sum over the gradients", "torch.sum + torch._foreach_mul_",
                 "torch clip_grad_norm_ foreach=True",
-                "torch clip_grad_norm_ foreach=False", "lesson 04 clip_grad_norm_ (plain)",
-                "lesson 04 fast_clip_grad_norm_"):
+                "torch clip_grad_norm_ foreach=False", "lesson 05 clip_grad_norm_ (plain)",
+                "lesson 07 fast_clip_grad_norm_"):
         assert row in result.stdout, f"no row {row!r} in:\n{result.stdout}"
     fast_row = next(line for line in result.stdout.splitlines()
-                    if line.startswith("lesson 04 fast_clip_grad_norm_"))
+                    if line.startswith("lesson 07 fast_clip_grad_norm_"))
     assert float(fast_row.rsplit("|", 1)[1]) < 1e-6, fast_row
 
 

@@ -34,7 +34,7 @@ from helpers import (
 pytestmark = pytest.mark.slow
 
 ARTIFACTS = ROOT / "test-artifacts" / "browser"
-LESSON_03 = "03_clipping_numpy/clipping_numpy.ipynb"
+LESSON_04 = "04_clipping_numpy/clipping_numpy.ipynb"
 COMPLETED_01 = "completed/vector_products.ipynb"
 SOLUTION_01 = "solution/vector_products.ipynb"
 # The notebook on screen (other tabs stay in the page, hidden).
@@ -186,25 +186,25 @@ def test_lesson_list_links_of_the_first_notebook_resolve(browser, lab):
 
 
 def test_learner_fixes_clip_by_value_and_sees_the_tests(browser, lab):
-    page = _open(browser, lab, LESSON_03)
+    page = _open(browser, lab, LESSON_04)
     answer = _cell(page, "def clip_by_value(t, clip_value_min, clip_value_max):")
     test_cell = _cell(page, '"""Part A: clamping, dtype')
     output = test_cell.locator(".jp-OutputArea")
 
-    _replace_code(page, answer, solution_code("03_clipping_numpy")["clip_by_value"])
+    _replace_code(page, answer, solution_code("04_clipping_numpy")["clip_by_value"])
     _run_all(page)
     _shows(output, "Part A: visible tests passed.")
     test_cell.scroll_into_view_if_needed()
-    page.screenshot(path=ARTIFACTS / "lesson03-correct.png")
+    page.screenshot(path=ARTIFACTS / "lesson04-correct.png")
 
-    wrong = implementation_code(ROOT / "tests" / "implementations" / "03_clipping_numpy"
+    wrong = implementation_code(ROOT / "tests" / "implementations" / "04_clipping_numpy"
                                 / "wrong_value_no_order_check.py")["clip_by_value"]
     _replace_code(page, answer, wrong)
     _run_all(page)
     _shows(output, "should raise ValueError, but it returned normally")
     assert "AssertionError" in output.inner_text(), output.inner_text()
     test_cell.scroll_into_view_if_needed()
-    page.screenshot(path=ARTIFACTS / "lesson03-wrong.png")
+    page.screenshot(path=ARTIFACTS / "lesson04-wrong.png")
     page.close()
 
 

@@ -13,7 +13,7 @@ from helpers import (
     solution_code,
 )
 
-LESSON = "03_clipping_numpy"
+LESSON = "04_clipping_numpy"
 
 
 def _write(tmp_path, notebook):

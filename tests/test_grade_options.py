@@ -16,7 +16,7 @@ from helpers import filled_notebook, read_grades, run_autograder, solution_code
 
 pytestmark = pytest.mark.slow
 
-LESSON, NOTEBOOK = "03_clipping_numpy", "clipping_numpy.ipynb"
+LESSON, NOTEBOOK = "04_clipping_numpy", "clipping_numpy.ipynb"
 
 
 def _class_zip(path: Path) -> Path:

@@ -4,7 +4,7 @@ The module's fixture sets up a classroom (an instructor and two learners, as new
 accounts with random names), starts the hub on free loopback ports, and then plays a whole
 assignment through the hub's REST API and each user's own server, as each user:
 
-1. the instructor generates and releases lesson 03 with the formgrader's API;
+1. the instructor generates and releases lesson 04 with the formgrader's API;
 2. each learner fetches it (nbgrader's Assignments API), fills it in through the Jupyter
    contents API (one with the solution, one with the blog post's clipping rule) and submits;
 3. the instructor collects (formgrader API), grades with `python -m autograder grade` and returns
@@ -47,7 +47,7 @@ import classroom  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
-ASSIGNMENT = "03_clipping_numpy"
+ASSIGNMENT = "04_clipping_numpy"
 NOTEBOOK = "clipping_numpy.ipynb"
 COURSE_ID = classroom.COURSE_ID
 PROXY = ROOT / "deploy" / "jupyterhub" / "node_modules" / ".bin" / "configurable-http-proxy"

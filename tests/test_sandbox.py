@@ -158,7 +158,7 @@ def test_grading_refuses_to_run_without_bubblewrap(tmp_path):
     bin_without_bwrap = tmp_path / "bin"
     bin_without_bwrap.mkdir()
     env = {**os.environ, "PATH": str(bin_without_bwrap)}
-    result = subprocess.run([sys.executable, "-m", "autograder", "grade", "03_clipping_numpy",
+    result = subprocess.run([sys.executable, "-m", "autograder", "grade", "04_clipping_numpy",
                              str(tmp_path / "submissions"), "--out", str(tmp_path / "out")],
                             cwd=ROOT, capture_output=True, text=True, env=env, timeout=120)
     assert result.returncode == 2, result.stderr

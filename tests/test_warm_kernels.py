@@ -14,7 +14,7 @@ from helpers import filled_notebook, read_grades, run_autograder, solution_code
 
 pytestmark = pytest.mark.slow
 
-LESSON = "03_clipping_numpy"
+LESSON = "04_clipping_numpy"
 NOTEBOOK = "clipping_numpy.ipynb"
 
 POLLUTE = textwrap.dedent("""\

@@ -1,4 +1,4 @@
-"""The bad-submission zoo: everything learners hand in, graded as one class of lesson 03.
+"""The bad-submission zoo: everything learners hand in, graded as one class of lesson 04.
 
 Each learner below is one kind of bad (or hostile) submission. The whole class is graded once,
 sandboxed and two at a time; the batch must finish, every learner must get the status and marks
@@ -32,7 +32,7 @@ from helpers import (
 
 pytestmark = pytest.mark.slow
 
-LESSON = "03_clipping_numpy"
+LESSON = "04_clipping_numpy"
 NOTEBOOK = "clipping_numpy.ipynb"
 WRONG_CLIP_BY_NORM = ROOT / "tests/implementations" / LESSON / "wrong_clip_norm_blog_normalize.py"
 MAX = 12  # the lesson's points
