@@ -35,7 +35,8 @@ def refresh_outputs(course: Course, assignments: list[str] | None = None) -> lis
     for name in assignments or course.assignments():
         for path in sorted(course.source_dir(name).glob("*.ipynb")):
             notebook = nbformat.read(path, as_version=4)
-            client = NotebookClient(notebook, timeout=600, kernel_name="python3",
+            # A cell may train for many minutes at full size (lesson 08's sweep on a CPU).
+            client = NotebookClient(notebook, timeout=3600, kernel_name="python3",
                                     record_timing=False,
                                     resources={"metadata": {"path": str(path.parent)}})
             try:

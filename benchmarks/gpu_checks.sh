@@ -26,7 +26,7 @@ nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv 2>&1 | tee 
 
 status=0
 started=$(date +%s)
-env "$preset" timeout 300 "$PYTHON" -m autograder outputs 08_rnn_on_gpu || status=1
+env "$preset" timeout 480 "$PYTHON" -m autograder outputs 08_rnn_on_gpu || status=1
 cp solutions/08_rnn_on_gpu/rnn_on_gpu.ipynb "$OUT/"
 echo "lesson 08: $(( $(date +%s) - started )) s wall time"
 

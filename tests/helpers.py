@@ -68,15 +68,21 @@ def html_text(html: str) -> str:
     return html_module.unescape(re.sub(r"<[^>]+>", "", html))
 
 
+def answer_id(name: str) -> str:
+    """The grade_id of the answer cell that defines `name`: a function's own name, a class's in
+    snake_case (grade ids are lower case: SpikeMonitor is answered in cell spike_monitor)."""
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
+
+
 def implementation_code(path: Path) -> dict[str, str]:
-    """function name -> cell source (the file's imports + that function) of a .py file."""
+    """answer_id of each function or class -> cell source (the imports + that definition)."""
     text = path.read_text(encoding="utf-8")
     tree = ast.parse(text)
     imports = [ast.get_source_segment(text, node) for node in tree.body
                if isinstance(node, ast.Import | ast.ImportFrom)]
     header = "\n".join(imports)
-    return {node.name: f"{header}\n\n\n{ast.get_source_segment(text, node)}".strip()
-            for node in tree.body if isinstance(node, ast.FunctionDef)}
+    return {answer_id(node.name): f"{header}\n\n\n{ast.get_source_segment(text, node)}".strip()
+            for node in tree.body if isinstance(node, ast.FunctionDef | ast.ClassDef)}
 
 
 def filled_notebook(assignment: str, code: dict[str, str],

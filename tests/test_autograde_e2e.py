@@ -27,6 +27,7 @@ import pytest
 from helpers import (
     COURSE,
     IMPLEMENTATIONS,
+    answer_id,
     filled_notebook,
     hidden_test_lines,
     html_text,
@@ -105,7 +106,9 @@ def _functions(path: Path) -> set[str]:
 
 
 def _names_used(code: str) -> frozenset[str]:
-    return frozenset(node.id for node in ast.walk(ast.parse(code)) if isinstance(node, ast.Name))
+    """The names `code` uses, as answer ids (a class SpikeMonitor is answered in spike_monitor)."""
+    return frozenset(answer_id(node.id) for node in ast.walk(ast.parse(code))
+                     if isinstance(node, ast.Name))
 
 
 @functools.cache
@@ -120,8 +123,8 @@ def _names_in_answers(lesson: str) -> dict[str, frozenset[str]]:
         if cell.cell_type != "code" or meta.get("solution") or meta.get("grade"):
             continue
         for node in ast.parse(HIDDEN_MAGIC.sub("", cell.source)).body:
-            if isinstance(node, ast.FunctionDef):
-                callers.setdefault(node.name, _names_used(ast.unparse(node)))
+            if isinstance(node, ast.FunctionDef | ast.ClassDef):
+                callers.setdefault(answer_id(node.name), _names_used(ast.unparse(node)))
     return callers
 
 
