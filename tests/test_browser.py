@@ -176,6 +176,9 @@ def test_each_released_notebook_opens_with_its_title(browser, lab, path):
 def test_lesson_list_links_of_the_first_notebook_resolve(browser, lab):
     page = _open(browser, lab, "01_vector_products/vector_products.ipynb")
     links = page.locator(f"{PANEL} .jp-Cell").first.locator("table a")
+    # The markdown renders after the cell appears (later under load): wait for the table's links
+    # before counting them.
+    links.first.wait_for()
     hrefs = [links.nth(i).get_attribute("href") for i in range(links.count())]
     assert len(hrefs) >= 2, f"the lesson list should link the other lessons; found {hrefs}"
     for href in hrefs:
