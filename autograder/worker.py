@@ -114,6 +114,10 @@ def serve(reply_fd: int, assignment: str, timeout: int) -> None:
     config = PyFileConfigLoader("nbgrader_config.py", path=os.getcwd()).load_config()
     overrides = Config()
     overrides.Execute.timeout = timeout
+    # After a cell's reply, nbclient waits for the rest of its output, 4 s by default, and nbgrader
+    # then fails the whole notebook: a learner's 100 MB print, still streaming on a busy machine,
+    # would cost every point. Let the output take as long as a cell may.
+    overrides.Execute.iopub_timeout = timeout
     overrides.Execute.kernel_manager_class = "autograder.sandbox.SandboxedKernelManager"
     if os.environ.get(SHOW_HIDDEN_TESTS_VARIABLE) != "1":
         from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
