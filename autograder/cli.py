@@ -125,6 +125,7 @@ def _grade(course: Course, args: argparse.Namespace) -> int:
     flagged = [row for row in rows if row.review]
     print(f"graded {len(rows) - len(problems)} of {len(rows)} submissions; "
           f"grades in {args.out / 'grades.csv'}")
+    print(f"class report: {(args.out / 'report.html').resolve()}")
     for row in problems:
         print(f"  {row.student_id}: {row.status}", file=sys.stderr)
     for row in flagged:

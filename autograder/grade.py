@@ -31,6 +31,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -48,6 +49,7 @@ from autograder.course import (
 )
 from autograder.kernel_guard import GUARD_MARK
 from autograder.pool import Worker, WorkerDied
+from autograder.report import ClassSummary, write_report
 from autograder.review import review
 from autograder.sandbox import (
     POLICY_VARIABLE,
@@ -56,6 +58,7 @@ from autograder.sandbox import (
     find_pids_cgroups,
     process_limit,
 )
+from autograder.similarity import class_similarity, write_similarity_csv
 from autograder.worker import LOCK_VARIABLE, SHOW_HIDDEN_TESTS_VARIABLE
 
 WORKSPACE_CONFIG = """\
@@ -95,6 +98,9 @@ class GradeRow:
     scores: dict[str, float | None]  # grade_id -> points, None while awaiting manual grading
     status: str
     review: list[str] = field(default_factory=list)
+    # grade_id -> the first line of the error a failing test cell raised (for the report)
+    failures: dict[str, str] = field(default_factory=dict)
+    seconds: float | None = None  # how long its grading took, if it was graded in this run
 
 
 @dataclass
@@ -122,6 +128,7 @@ def grade(course: Course, assignment: str, submissions: Path, out: Path,
     or the assignment's source), so manual grades entered in between are kept; `regrade=True`
     autogrades everything again. `options`: the other fields of GradingOptions.
     """
+    started = time.monotonic()
     settings = GradingOptions(timeout=timeout, regrade=regrade, **options)
     source = course.source_dir(assignment)
     notebooks = course.notebooks(assignment)
@@ -163,8 +170,8 @@ def grade(course: Course, assignment: str, submissions: Path, out: Path,
         if status is not None or not _assignment_registered(db_url, assignment):
             raise AutograderError(f"nbgrader could not register {assignment} in the gradebook "
                                   f"{_shown(db_url)}; see {log}")
-        failed = _autograde_all(workers, to_grade, feedback_only, assignment, workspace, log,
-                                settings)
+        failed, seconds = _autograde_all(workers, to_grade, feedback_only, assignment,
+                                         workspace, log, settings)
     finally:
         for worker in workers:
             worker.close()
@@ -172,9 +179,25 @@ def grade(course: Course, assignment: str, submissions: Path, out: Path,
     cells = {name: course.grade_cells(assignment, name) for name in notebooks}
     rows = _collect_rows(assignment, cells, found, failed, db_url)
     _add_reviews(rows, found, workspace, assignment)
+    for row in rows:
+        row.seconds = seconds.get(row.student_id)
     _copy_feedback(workspace, assignment, out)
     write_csv(rows, cells, out / "grades.csv")
+    released = {name: workspace / "release" / assignment / name for name in notebooks}
+    pairs = class_similarity(_graded_files(found, workspace, assignment), released)
+    write_similarity_csv(pairs, out / "similarity.csv")
+    write_report(ClassSummary(assignment, rows, cells, pairs, time.monotonic() - started, jobs),
+                 out / "report.html")
     return rows
+
+
+def _graded_files(found: list[Submission], workspace: Path,
+                  assignment: str) -> dict[str, dict[str, Path]]:
+    """{student_id: {notebook: the copy nbgrader graded}}, grading metadata restored."""
+    submitted = workspace / "submitted"
+    return {submission.student_id: {name: submitted / submission.student_id / assignment / name
+                                    for name in submission.notebooks}
+            for submission in found if submission.problem is None}
 
 
 def _sandbox_policy(settings: GradingOptions, course: Course, submissions: Path,
@@ -291,10 +314,11 @@ def _start_workers(assignment: str, workspace: Path, settings: GradingOptions,
 
 def _autograde_all(workers: list[Worker], to_grade: list[Submission],
                    feedback_only: list[Submission], assignment: str, workspace: Path, log: Path,
-                   settings: GradingOptions) -> dict[str, str]:
+                   settings: GradingOptions) -> tuple[dict[str, str], dict[str, float]]:
     """Autograde (and write feedback for) each learner in `to_grade`, and write feedback for
     those in `feedback_only` (graded before; their manual grades may have changed), one learner
-    at a time per worker. Returns the status of each learner whose grading failed."""
+    at a time per worker. Returns the status of each learner whose grading failed, and how long
+    each learner's autograding took (seconds)."""
     from tqdm import tqdm
 
     tasks: queue.Queue = queue.Queue()
@@ -304,6 +328,7 @@ def _autograde_all(workers: list[Worker], to_grade: list[Submission],
         tasks.put(("feedback", submission.student_id))
     lock = threading.Lock()
     failed: dict[str, str] = {}
+    seconds: dict[str, float] = {}
     bar = tqdm(total=len(to_grade), desc=f"grading {assignment}", unit="learner",
                disable=not settings.progress or not to_grade, file=sys.stderr)
 
@@ -313,12 +338,14 @@ def _autograde_all(workers: list[Worker], to_grade: list[Submission],
                 action, student_id = tasks.get_nowait()
             except queue.Empty:
                 return
+            started = time.monotonic()
             status, text = _ask(worker, action, student_id, settings.notebook_timeout)
             with lock:
                 with log.open("a", encoding="utf-8") as handle:
                     handle.write(f"$ nbgrader {action} {assignment} --student={student_id}\n"
                                  f"{text}\n")
                 if action == "autograde":
+                    seconds[student_id] = time.monotonic() - started
                     if status is not None:
                         failed[student_id] = status
                     bar.set_postfix(failed=len(failed))
@@ -334,7 +361,7 @@ def _autograde_all(workers: list[Worker], to_grade: list[Submission],
     for thread in threads:
         thread.join()
     bar.close()
-    return failed
+    return failed, seconds
 
 
 def _ask(worker: Worker, action: str, student_id: str, seconds: int) -> tuple[str | None, str]:
@@ -597,26 +624,32 @@ def _add_reviews(rows: list[GradeRow], found: list[Submission], workspace: Path,
         graded = workspace / "autograded" / row.student_id / assignment / row.notebook
         if row.status.startswith("error") or not graded.is_file():
             continue
-        timed_out, guard_lines = _scan_outputs(nbformat.read(graded, as_version=4))
+        timed_out, guard_lines, row.failures = _scan_outputs(nbformat.read(graded, as_version=4))
         if timed_out:
             row.status = "timeout"
         row.review += guard_lines
 
 
-def _scan_outputs(notebook) -> tuple[bool, list[str]]:
-    """(whether a cell hit the per-cell timeout, the kernel guard's reports)."""
-    timed_out, guard_lines = False, []
+def _scan_outputs(notebook) -> tuple[bool, list[str], dict[str, str]]:
+    """(whether a cell hit the per-cell timeout, the kernel guard's reports, {grade_id of a
+    failing test cell: the first line of its error})."""
+    timed_out, guard_lines, failures = False, [], {}
     for cell in notebook.cells:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
         for output in cell.get("outputs", []):
-            if output.get("output_type") == "error" and output.get("ename") == "CellTimeoutError":
-                timed_out = True
+            if output.get("output_type") == "error":
+                if output.get("ename") == "CellTimeoutError":
+                    timed_out = True
+                if meta.get("grade") and not meta.get("solution"):
+                    message = f"{output.get('ename')}: {output.get('evalue', '')}"
+                    failures.setdefault(meta["grade_id"], message.splitlines()[0][:300])
             text = output.get("text", "") if output.get("output_type") == "stream" else ""
             for line in text.splitlines():
                 if line.startswith(GUARD_MARK):
                     replaced = re.search(r"replaced (.*), which the tests rely on", line)
                     guard_lines.append("kernel guard: the notebook replaced "
                                        + (replaced.group(1) if replaced else line))
-    return timed_out, list(dict.fromkeys(guard_lines))
+    return timed_out, list(dict.fromkeys(guard_lines)), failures
 
 
 def _copy_feedback(workspace: Path, assignment: str, out: Path) -> None:

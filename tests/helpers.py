@@ -137,3 +137,33 @@ def chromium():
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
         yield browser
         browser.close()
+
+
+def disguised(code: str) -> str:
+    """`code` as a learner who copied it would hand it in: every argument and local variable
+    renamed, the layout redone (ast.unparse), and a comment above each definition. The names of
+    functions and classes stay: the tests call them."""
+    tree = ast.parse(code)
+    bound = {node.arg for node in ast.walk(tree) if isinstance(node, ast.arg)}
+    bound |= {node.id for node in ast.walk(tree)
+              if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)}
+    defined = {node.name for node in ast.walk(tree)
+               if isinstance(node, ast.FunctionDef | ast.ClassDef)}
+    renamed = {name: f"my_{name}_{index}" for index, name in enumerate(sorted(bound - defined))}
+
+    class Rename(ast.NodeTransformer):
+        def visit_Name(self, node):
+            node.id = renamed.get(node.id, node.id)
+            return node
+
+        def visit_arg(self, node):
+            node.arg = renamed.get(node.arg, node.arg)
+            return node
+
+        def visit_keyword(self, node):  # a call's keyword names the callee's argument: kept
+            node.value = self.visit(node.value)
+            return node
+
+    lines = ast.unparse(Rename().visit(tree)).splitlines()
+    return "\n".join(f"# my own take on this one\n{line}" if line.startswith(("def ", "class "))
+                     else line for line in lines)

@@ -16,10 +16,13 @@ alone.
 from __future__ import annotations
 
 import ast
+import csv
 import functools
 import hashlib
+import itertools
 import re
 import shutil
+from collections import Counter
 from pathlib import Path
 
 import nbformat
@@ -27,7 +30,10 @@ import pytest
 from helpers import (
     COURSE,
     IMPLEMENTATIONS,
+    ROOT,
     answer_id,
+    chromium,
+    disguised,
     filled_notebook,
     hidden_test_lines,
     html_text,
@@ -46,6 +52,9 @@ WRONG = [(lesson, path) for lesson in LESSONS
 ALTERNATIVES = [(lesson, path) for lesson in LESSONS
                 for path in sorted((IMPLEMENTATIONS / lesson).glob("alternative*.py"))]
 WRITTEN_ANSWER = "A written answer, for the instructor to grade."
+# The lesson whose class has a learner "copier" who handed in this alternative's answers disguised.
+COPIED = ("04_clipping_numpy", "alternative_correct")
+REPORT_ARTIFACTS = ROOT / "test-artifacts" / "report"
 HIDDEN_MAGIC = re.compile(r"^[%!].*$", re.M)  # IPython magics and shell lines are not Python
 
 
@@ -161,6 +170,10 @@ def _class_of(lesson: str) -> dict[str, nbformat.NotebookNode]:
     for learner, files in _wrong_learners(lesson).items():
         wrong = {name: code for path in files for name, code in implementation_code(path).items()}
         learners[learner] = filled_notebook(lesson, {**solution, **wrong})
+    if lesson == COPIED[0]:  # a learner who copied another's answers and disguised them
+        original = implementation_code(IMPLEMENTATIONS / lesson / f"{COPIED[1]}.py")
+        learners["copier"] = filled_notebook(
+            lesson, {grade_id: disguised(code) for grade_id, code in original.items()})
     return learners
 
 
@@ -180,7 +193,7 @@ def _grade_class(lesson: str, base: Path) -> dict:
     result = run_autograder("grade", lesson, str(submissions), "--out", str(out))
     assert result.returncode == 0, f"autograder failed:\n{result.stdout}\n{result.stderr}"
     return {"grades": read_grades(out / "grades.csv"), "before": before, "out": out,
-            "submissions": submissions, "stderr": result.stderr}
+            "submissions": submissions, "stderr": result.stderr, "stdout": result.stdout}
 
 
 class _GradedClasses(dict):
@@ -371,3 +384,64 @@ def test_rerun_keeps_manual_grades_and_grades_late_submissions(graded, tmp_path)
     autograded = f"$ nbgrader autograde {lesson} --student="
     assert log.count(f"{autograded}late") == 1 and log.count(f"{autograded}blank") == 1, (
         "the re-run should autograde only the new submission")
+
+
+@pytest.mark.parametrize("lesson", LESSONS)
+def test_the_class_report_shows_scores_cells_failures_and_statuses(graded, lesson):
+    out, grades = graded[lesson]["out"], graded[lesson]["grades"]
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert "/report.html" in graded[lesson]["stdout"], "grade prints where the report is"
+    shown = html_text(page)
+    for cell in _cells(lesson):
+        assert cell.grade_id in shown, f"the report lacks the graded cell {cell.grade_id}"
+    blank = nbformat.read(out / "nbgrader" / "autograded" / "blank" / lesson / _notebook(lesson),
+                          as_version=4)
+    failures = [f"{output.ename}: {output.evalue}".splitlines()[0]
+                for cell in blank.cells if cell.metadata.get("nbgrader", {}).get("grade")
+                for output in cell.get("outputs", []) if output.output_type == "error"]
+    assert failures, "the blank hand-in failed no test: nothing to look for"
+    first_failure = failures[0]
+    assert first_failure in shown, f"the report lacks the blank learner's {first_failure!r}"
+    kinds = Counter(row["status"].split(":")[0] for row in grades.values())
+    for kind, count in kinds.items():
+        assert f"<tr><td>{kind}</td><td class='n'>{count}</td></tr>" in page, (
+            f"the report's status table should count {count} {kind!r}")
+    learners_shown = re.search(r"(\d+) learners", shown)
+    assert learners_shown and int(learners_shown.group(1)) == len(grades)
+    # Self-contained: every image is embedded, nothing is fetched from anywhere.
+    assert page.count("src='data:image/png;base64,") >= 3
+    assert not re.search(r"(src|href)=['\"](?!data:)", page), "the report links to files"
+
+
+def test_the_class_report_opens_in_a_browser(graded, browser):
+    out = graded[COPIED[0]]["out"]
+    page = browser.new_page(viewport={"width": 1100, "height": 900})
+    page.goto((out / "report.html").as_uri())
+    assert page.locator("h1").inner_text() == f"Grading report: {COPIED[0]}"
+    widths = page.eval_on_selector_all("img", "images => images.map(i => i.naturalWidth)")
+    assert len(widths) >= 3 and all(width > 0 for width in widths), widths
+    REPORT_ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(REPORT_ARTIFACTS / f"report-{COPIED[0]}.png"), full_page=True)
+    page.close()
+
+
+def test_similar_hand_ins_flag_the_disguised_copy_only(graded):
+    """The copier is flagged with the learner whose answers it disguised; the instructor's
+    solution and the independently written alternatives are not flagged with one another."""
+    out = graded[COPIED[0]]["out"]
+    with (out / "similarity.csv").open(newline="", encoding="utf-8") as handle:
+        pairs = {frozenset((row["student_a"], row["student_b"])): row
+                 for row in csv.DictReader(handle)}
+    copied = pairs.get(frozenset(("copier", COPIED[1])))
+    assert copied is not None and copied["flagged"] == "yes", copied
+    independent = ["solution", *(path.stem for path in
+                                 sorted((IMPLEMENTATIONS / COPIED[0]).glob("alternative*.py")))]
+    for first, second in itertools.combinations(independent, 2):
+        row = pairs.get(frozenset((first, second)))
+        assert row is None or row["flagged"] == "no", row
+    assert "copier" in html_text((out / "report.html").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def browser():
+    yield from chromium()
