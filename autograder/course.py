@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -60,9 +61,16 @@ class GradeCell:
     manual: bool  # True for answers graded by hand (graded solution cells)
 
 
+# nbgrader's defaults for a course's folders (CourseDirectory.source_directory and
+# release_directory), used where a course's nbgrader_config.py does not name its own.
+NBGRADER_DEFAULT_FOLDERS = {"source_directory": "source", "release_directory": "release"}
+
+
 @dataclass(frozen=True)
 class Course:
-    """The course repository: nbgrader's course root, with solutions/ and course/."""
+    """An nbgrader course root: nbgrader_config.py, the instructor's notebooks in its source
+    folder and the learners' in its release folder, as the config names them (this repository:
+    solutions/ and course/; nbgrader's default: source/ and release/)."""
 
     root: Path
 
@@ -71,19 +79,46 @@ class Course:
         """The course at `root`, else the current folder if it is one, else this package's repo."""
         candidates = [Path(root)] if root else [Path.cwd(), Path(__file__).resolve().parent.parent]
         for candidate in candidates:
-            if (candidate / "nbgrader_config.py").is_file() and (candidate / "solutions").is_dir():
-                return cls(candidate.resolve())
+            if (candidate / "nbgrader_config.py").is_file():
+                course = cls(candidate.resolve())
+                if course.solutions.is_dir():
+                    return course
+                if root:
+                    raise AutograderError(
+                        f"the nbgrader course at {candidate} has no source folder "
+                        f"{course.solutions.name}/ (CourseDirectory.source_directory in its "
+                        "nbgrader_config.py)")
         raise AutograderError(
-            f"no course found at {candidates[0]}: expected nbgrader_config.py and a solutions/ "
-            "folder there (pass --course-root)")
+            f"no course found at {candidates[0]}: expected an nbgrader course root there "
+            "(nbgrader_config.py and its source folder; pass --course-root)")
+
+    @functools.cached_property
+    def folders(self) -> dict[str, str]:
+        """The course's source_directory and release_directory, from its nbgrader_config.py."""
+        from traitlets.config.loader import PyFileConfigLoader
+
+        try:
+            config = PyFileConfigLoader("nbgrader_config.py", path=str(self.root)).load_config()
+        except Exception as error:
+            raise AutograderError(f"cannot read {self.config_file}: "
+                                  f"{type(error).__name__}: {error}") from error
+        named = config.get("CourseDirectory", {})
+        return {key: str(named.get(key, default))
+                for key, default in NBGRADER_DEFAULT_FOLDERS.items()}
+
+    @property
+    def config_file(self) -> Path:
+        return self.root / "nbgrader_config.py"
 
     @property
     def solutions(self) -> Path:
-        return self.root / "solutions"
+        """The source folder: notebooks with solutions and hidden tests."""
+        return self.root / self.folders["source_directory"]
 
     @property
     def released(self) -> Path:
-        return self.root / "course"
+        """The release folder: what learners get."""
+        return self.root / self.folders["release_directory"]
 
     def assignments(self) -> list[str]:
         return sorted(p.name for p in self.solutions.iterdir()

@@ -62,13 +62,18 @@ from autograder.similarity import class_similarity, write_similarity_csv
 from autograder.worker import LOCK_VARIABLE, SHOW_HIDDEN_TESTS_VARIABLE
 
 WORKSPACE_CONFIG = """\
-# Written by `python -m autograder grade`: the grading workspace, with its gradebook.
+# Written by `python -m autograder grade`: the grading workspace, with its gradebook. The
+# course's own settings first (its stubs, delimiters, ignored files ...), then the workspace's
+# folders, which are nbgrader's defaults whatever the course names its own.
 c = get_config()  # noqa: F821
-c.CourseDirectory.course_id = "gradclip"
+load_subconfig({course_config!r})  # noqa: F821
 c.CourseDirectory.root = {root!r}
 c.CourseDirectory.db_url = {db_url!r}
 c.CourseDirectory.source_directory = "source"
 c.CourseDirectory.release_directory = "release"
+c.CourseDirectory.submitted_directory = "submitted"
+c.CourseDirectory.autograded_directory = "autograded"
+c.CourseDirectory.feedback_directory = "feedback"
 """
 # nbgrader's own folders in a course root: the gradebook, hand-ins, grading results.
 NBGRADER_PRIVATE = ("gradebook.db", "submitted", "autograded", "feedback")
@@ -140,7 +145,8 @@ def grade(course: Course, assignment: str, submissions: Path, out: Path,
         submissions = unpack_zip(submissions, out / "unzipped", settings.zip_pattern)
     log = out / "autograder.log"
     db_url = settings.db_url or f"sqlite:///{out / 'gradebook.db'}"
-    workspace, source_changed = _prepare_workspace(out, source, assignment, db_url)
+    workspace, source_changed = _prepare_workspace(out, source, assignment, db_url,
+                                                   course.config_file)
 
     found = discover(submissions, assignment, notebooks)
     source_metadata = {name: _grading_metadata(source / name) for name in notebooks}
@@ -510,8 +516,8 @@ def _prepare_output(out: Path) -> None:
     (out / OUTPUT_MARKER).write_text("written by python -m autograder grade\n", encoding="utf-8")
 
 
-def _prepare_workspace(out: Path, source: Path, assignment: str,
-                       db_url: str) -> tuple[Path, bool]:
+def _prepare_workspace(out: Path, source: Path, assignment: str, db_url: str,
+                       course_config: Path) -> tuple[Path, bool]:
     """OUT/nbgrader: an nbgrader course root of its own, so that the instructor can open the
     formgrader there (`cd OUT/nbgrader && jupyter lab`) to grade the written answers by hand.
     Returns it, and whether the assignment's source differs from the last run's."""
@@ -522,7 +528,7 @@ def _prepare_workspace(out: Path, source: Path, assignment: str,
         shutil.rmtree(target)
     shutil.copytree(source, target, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
     (workspace / "nbgrader_config.py").write_text(WORKSPACE_CONFIG.format(
-        root=str(workspace), db_url=db_url), encoding="utf-8")
+        course_config=str(course_config), root=str(workspace), db_url=db_url), encoding="utf-8")
     return workspace, previous != _digest(target)
 
 
@@ -551,21 +557,37 @@ def _copy_submission(submission: Submission, workspace: Path, assignment: str,
 
 
 def _grading_metadata(source_path: Path) -> dict[str, dict]:
-    """A source notebook's nbgrader metadata by cell id (read once per run, not per learner)."""
-    return {cell.get("id"): cell.metadata["nbgrader"]
-            for cell in nbformat.read(source_path, as_version=4).cells
-            if "nbgrader" in cell.get("metadata", {})}
+    """A source notebook's nbgrader metadata under each of its cells' keys (`_cell_keys`), read
+    once per run, not per learner."""
+    metadata = {}
+    for cell in nbformat.read(source_path, as_version=4).cells:
+        if "nbgrader" in cell.get("metadata", {}):
+            for key in _cell_keys(cell):
+                metadata.setdefault(key, cell.metadata["nbgrader"])
+    return metadata
+
+
+def _cell_keys(cell) -> list[str]:
+    """How a learner's cell is matched to its source cell, best first: by id (nbformat 4.5 and
+    later; a learner's edits to the metadata leave it alone), then by nbgrader grade_id, what
+    plain nbgrader matches by, and all there is in notebooks of nbformat 4.0 to 4.4, which have
+    no cell ids (older Jupyter, Colab)."""
+    keys = [f"id:{cell['id']}"] if cell.get("id") else []
+    grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+    return [*keys, f"grade_id:{grade_id}"] if grade_id else keys
 
 
 def _with_source_metadata(path: Path, source_metadata: dict[str, dict]) -> bytes:
     """The learner's notebook with every cell's nbgrader metadata (grade id, points, locked)
-    taken from the source cell of the same id, and stripped from cells the source does not
-    grade. nbgrader restores locked cells' contents itself, but refuses a notebook whose grading
-    metadata was edited; a learner can neither rename a test nor give it more points."""
+    taken from its source cell (`_cell_keys`), and stripped from cells the
+    source does not grade. nbgrader restores locked cells' contents itself, but refuses a
+    notebook whose grading metadata was edited; a learner can neither rename a test nor give it
+    more points."""
     notebook = nbformat.read(path, as_version=4)
     source_ids = {metadata.get("grade_id") for metadata in source_metadata.values()}
     for cell in notebook.cells:
-        original = source_metadata.get(cell.get("id"))
+        original = next((source_metadata[key] for key in _cell_keys(cell)
+                         if key in source_metadata), None)
         if original is not None:
             cell.metadata["nbgrader"] = copy.deepcopy(original)
         elif cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") not in source_ids:
