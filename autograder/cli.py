@@ -121,7 +121,7 @@ def _grade(course: Course, args: argparse.Namespace) -> int:
                  feedback_shows_hidden_tests=args.feedback_shows_hidden_tests,
                  warm_kernels=args.warm_kernels,
                  progress=not args.no_progress and sys.stderr.isatty())
-    problems = [row for row in rows if row.status not in ("graded", "needs manual grading")]
+    problems = [row for row in rows if not row.outcome.has_grades]
     flagged = [row for row in rows if row.review]
     print(f"graded {len(rows) - len(problems)} of {len(rows)} submissions; "
           f"grades in {args.out / 'grades.csv'}")

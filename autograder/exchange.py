@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from autograder.course import AutograderError, run_nbgrader
-from autograder.grade import OUTPUT_MARKER
+from autograder.layout import OutputLayout
 
 SECRET = "submission_secret.txt"
 
@@ -27,11 +27,11 @@ class Returned:
 
 def return_feedback(assignment: str, out: Path) -> Returned:
     out = out.resolve()
-    workspace = out / "nbgrader"
-    if not (out / OUTPUT_MARKER).is_file() or not workspace.is_dir():
+    layout = OutputLayout(out)
+    if not layout.is_grading_output():
         raise AutograderError(f"--out {out} is not a folder written by `python -m autograder "
                               "grade`; grade the assignment into it first")
-    folders = sorted(p for p in (workspace / "feedback").glob(f"*/{assignment}") if p.is_dir())
+    folders = layout.nbgrader_feedback(assignment)
     if not folders:
         raise AutograderError(f"no feedback for {assignment} in {out}: grade it first "
                               f"(python -m autograder grade {assignment} SUBMISSIONS --out {out})")
@@ -43,11 +43,11 @@ def return_feedback(assignment: str, out: Path) -> Returned:
         else:
             returned.by_hand.append(student_id)
     if returned.released:
-        log = out / "autograder.log"
+        log = layout.log
         excluded = ",".join(returned.by_hand)
         args = ["release_feedback", assignment,
                 *([f"--CourseDirectory.student_id_exclude={excluded}"] if excluded else [])]
-        result = run_nbgrader(args, cwd=workspace, log=log)
+        result = run_nbgrader(args, cwd=layout.workspace, log=log)
         if result.returncode != 0:
             last = (result.stderr or result.stdout).strip().splitlines()[-3:]
             raise AutograderError(f"nbgrader release_feedback failed: {' '.join(last)} "

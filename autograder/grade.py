@@ -47,7 +47,9 @@ from autograder.course import (
     GradeCell,
     nbgrader_env,
 )
-from autograder.kernel_guard import GUARD_MARK
+from autograder.kernel_guard import GUARD_MIME
+from autograder.layout import OutputLayout
+from autograder.outcome import Outcome, Status
 from autograder.pool import Worker, WorkerDied
 from autograder.report import ClassSummary, write_report
 from autograder.review import review
@@ -81,15 +83,13 @@ DEFAULT_EXCHANGE = "/srv/nbgrader/exchange"
 # What `nbgrader submit` writes beside the notebooks: when it was handed in, and the secret
 # that `nbgrader release_feedback` names the learner's feedback file by.
 SUBMISSION_RECEIPTS = ("timestamp.txt", "submission_secret.txt")
-# Marks a folder as ours, so that a re-run may replace what an earlier run wrote there.
-OUTPUT_MARKER = ".gradclip-autograder-output"
 
 
 @dataclass
 class Submission:
     student_id: str
     notebooks: dict[str, Path] = field(default_factory=dict)  # notebook name -> learner's file
-    problem: str | None = None  # why it cannot be graded, if it cannot
+    problem: Outcome | None = None  # why it cannot be graded, if it cannot
     notes: list[str] = field(default_factory=list)  # for the review column (renamed files ...)
     # nbgrader's receipt of a hand-in through its exchange (SUBMISSION_RECEIPTS), kept so that
     # late penalties apply and `nbgrader release_feedback` can return the feedback.
@@ -101,11 +101,16 @@ class GradeRow:
     student_id: str
     notebook: str
     scores: dict[str, float | None]  # grade_id -> points, None while awaiting manual grading
-    status: str
+    outcome: Outcome
     review: list[str] = field(default_factory=list)
     # grade_id -> the first line of the error a failing test cell raised (for the report)
     failures: dict[str, str] = field(default_factory=dict)
     seconds: float | None = None  # how long its grading took, if it was graded in this run
+
+    @property
+    def status(self) -> str:
+        """The status as grades.csv writes it."""
+        return str(self.outcome)
 
 
 @dataclass
@@ -140,20 +145,20 @@ def grade(course: Course, assignment: str, submissions: Path, out: Path,
     submissions, out = submissions.resolve(), out.resolve()
     _check_paths(submissions, out, course)
     policy = _sandbox_policy(settings, course, submissions, out)
-    _prepare_output(out)
+    layout = OutputLayout(out)
+    _prepare_output(layout)
     if submissions.is_file():
-        submissions = unpack_zip(submissions, out / "unzipped", settings.zip_pattern)
-    log = out / "autograder.log"
-    db_url = settings.db_url or f"sqlite:///{out / 'gradebook.db'}"
-    workspace, source_changed = _prepare_workspace(out, source, assignment, db_url,
-                                                   course.config_file)
+        submissions = unpack_zip(submissions, layout.unzipped, settings.zip_pattern)
+    log = layout.log
+    db_url = settings.db_url or f"sqlite:///{layout.gradebook}"
+    source_changed = _prepare_workspace(layout, source, assignment, db_url, course.config_file)
 
     found = discover(submissions, assignment, notebooks)
     source_metadata = {name: _grading_metadata(source / name) for name in notebooks}
     to_grade, feedback_only = [], []
     for submission in (s for s in found if s.problem is None):
-        changed = _copy_submission(submission, workspace, assignment, source_metadata)
-        graded_before = (workspace / "autograded" / submission.student_id / assignment).is_dir()
+        changed = _copy_submission(submission, layout, assignment, source_metadata)
+        graded_before = layout.autograded(submission.student_id, assignment).is_dir()
         if changed or settings.regrade or source_changed or not graded_before:
             to_grade.append(submission)
         else:  # graded before: only its feedback is rewritten (manual grades may have changed)
@@ -164,45 +169,44 @@ def grade(course: Course, assignment: str, submissions: Path, out: Path,
     jobs = min(settings.jobs or os.cpu_count() or 1, max(1, len(to_grade) + len(feedback_only)))
     policy = dataclasses.replace(policy, warm_kernels=_warm_kernels(settings, policy,
                                                                      len(to_grade), jobs))
-    workers = _start_workers(assignment, workspace, settings, policy, jobs)
+    workers = _start_workers(assignment, layout, settings, policy, jobs)
     try:
         # The first worker registers the assignment (nbgrader generate_assignment) in the
         # process it grades in; the others import nbgrader meanwhile.
-        status, text = _ask(workers[0], "generate_assignment", "", settings.notebook_timeout)
+        failure, text = _ask(workers[0], "generate_assignment", "", settings.notebook_timeout)
         with log.open("a", encoding="utf-8") as handle:
             handle.write(f"$ nbgrader generate_assignment {assignment} --force --create\n{text}\n")
         # nbgrader can report success after a failure (a config error, say): check that it
         # registered the assignment.
-        if status is not None or not _assignment_registered(db_url, assignment):
+        if failure is not None or not _assignment_registered(db_url, assignment):
             raise AutograderError(f"nbgrader could not register {assignment} in the gradebook "
                                   f"{_shown(db_url)}; see {log}")
         failed, seconds = _autograde_all(workers, to_grade, feedback_only, assignment,
-                                         workspace, log, settings)
+                                         layout, settings)
     finally:
         for worker in workers:
             worker.close()
 
     cells = {name: course.grade_cells(assignment, name) for name in notebooks}
     rows = _collect_rows(assignment, cells, found, failed, db_url)
-    _add_reviews(rows, found, workspace, assignment)
+    _add_reviews(rows, found, layout, assignment)
     for row in rows:
         row.seconds = seconds.get(row.student_id)
-    _copy_feedback(workspace, assignment, out)
-    write_csv(rows, cells, out / "grades.csv")
-    released = {name: workspace / "release" / assignment / name for name in notebooks}
-    pairs = class_similarity(_graded_files(found, workspace, assignment), released)
-    write_similarity_csv(pairs, out / "similarity.csv")
+    _copy_feedback(layout, assignment)
+    write_csv(rows, cells, layout.grades_csv)
+    released = {name: layout.released(assignment, name) for name in notebooks}
+    pairs = class_similarity(_graded_files(found, layout, assignment), released)
+    write_similarity_csv(pairs, layout.similarity_csv)
     write_report(ClassSummary(assignment, rows, cells, pairs, time.monotonic() - started, jobs),
-                 out / "report.html")
+                 layout.report)
     return rows
 
 
-def _graded_files(found: list[Submission], workspace: Path,
+def _graded_files(found: list[Submission], layout: OutputLayout,
                   assignment: str) -> dict[str, dict[str, Path]]:
     """{student_id: {notebook: the copy nbgrader graded}}, grading metadata restored."""
-    submitted = workspace / "submitted"
-    return {submission.student_id: {name: submitted / submission.student_id / assignment / name
-                                    for name in submission.notebooks}
+    return {submission.student_id: {name: layout.submitted(submission.student_id, assignment)
+                                    / name for name in submission.notebooks}
             for submission in found if submission.problem is None}
 
 
@@ -299,11 +303,11 @@ def _warm_kernels(settings: GradingOptions, policy: SandboxPolicy, learners: int
     return learners >= 2 * jobs
 
 
-def _start_workers(assignment: str, workspace: Path, settings: GradingOptions,
+def _start_workers(assignment: str, layout: OutputLayout, settings: GradingOptions,
                    policy: SandboxPolicy, jobs: int) -> list[Worker]:
     """`jobs` started grading workers (autograder.pool)."""
     env = nbgrader_env()
-    env[LOCK_VARIABLE] = str(workspace.parent / "gradebook.lock")
+    env[LOCK_VARIABLE] = str(layout.gradebook_lock)
     env[POLICY_VARIABLE] = policy.to_env()
     env[SHOW_HIDDEN_TESTS_VARIABLE] = "1" if settings.feedback_shows_hidden_tests else "0"
     # Kernels running side by side share the cores: each may use its share of threads (PyTorch
@@ -311,19 +315,19 @@ def _start_workers(assignment: str, workspace: Path, settings: GradingOptions,
     threads = str(max(1, (os.cpu_count() or 1) // jobs))
     for variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         env.setdefault(variable, threads)
-    workers = [Worker(assignment, workspace, env, settings.timeout,
-                      workspace.parent / "autograder-workers.log") for _ in range(jobs)]
+    workers = [Worker(assignment, layout.workspace, env, settings.timeout, layout.workers_log)
+               for _ in range(jobs)]
     for worker in workers:
         worker.start()
     return workers
 
 
 def _autograde_all(workers: list[Worker], to_grade: list[Submission],
-                   feedback_only: list[Submission], assignment: str, workspace: Path, log: Path,
-                   settings: GradingOptions) -> tuple[dict[str, str], dict[str, float]]:
+                   feedback_only: list[Submission], assignment: str, layout: OutputLayout,
+                   settings: GradingOptions) -> tuple[dict[str, Outcome], dict[str, float]]:
     """Autograde (and write feedback for) each learner in `to_grade`, and write feedback for
     those in `feedback_only` (graded before; their manual grades may have changed), one learner
-    at a time per worker. Returns the status of each learner whose grading failed, and how long
+    at a time per worker. Returns the outcome of each learner whose grading failed, and how long
     each learner's autograding took (seconds)."""
     from tqdm import tqdm
 
@@ -333,7 +337,7 @@ def _autograde_all(workers: list[Worker], to_grade: list[Submission],
     for submission in feedback_only:
         tasks.put(("feedback", submission.student_id))
     lock = threading.Lock()
-    failed: dict[str, str] = {}
+    failed: dict[str, Outcome] = {}
     seconds: dict[str, float] = {}
     bar = tqdm(total=len(to_grade), desc=f"grading {assignment}", unit="learner",
                disable=not settings.progress or not to_grade, file=sys.stderr)
@@ -345,21 +349,20 @@ def _autograde_all(workers: list[Worker], to_grade: list[Submission],
             except queue.Empty:
                 return
             started = time.monotonic()
-            status, text = _ask(worker, action, student_id, settings.notebook_timeout)
+            failure, text = _ask(worker, action, student_id, settings.notebook_timeout)
             with lock:
-                with log.open("a", encoding="utf-8") as handle:
+                with layout.log.open("a", encoding="utf-8") as handle:
                     handle.write(f"$ nbgrader {action} {assignment} --student={student_id}\n"
                                  f"{text}\n")
                 if action == "autograde":
                     seconds[student_id] = time.monotonic() - started
-                    if status is not None:
-                        failed[student_id] = status
+                    if failure is not None:
+                        failed[student_id] = failure
                     bar.set_postfix(failed=len(failed))
                     bar.update()
-            if status is not None and action == "autograde":
+            if failure is not None and action == "autograde":
                 # Nothing half-graded may stay behind: the next run grades this learner again.
-                shutil.rmtree(workspace / "autograded" / student_id / assignment,
-                              ignore_errors=True)
+                shutil.rmtree(layout.autograded(student_id, assignment), ignore_errors=True)
 
     threads = [threading.Thread(target=work, args=(worker,)) for worker in workers]
     for thread in threads:
@@ -370,22 +373,23 @@ def _autograde_all(workers: list[Worker], to_grade: list[Submission],
     return failed, seconds
 
 
-def _ask(worker: Worker, action: str, student_id: str, seconds: int) -> tuple[str | None, str]:
-    """One request to a worker: (a failure status or None, the log to keep)."""
+def _ask(worker: Worker, action: str, student_id: str,
+         seconds: int) -> tuple[Outcome | None, str]:
+    """One request to a worker: (the outcome if it failed, else None; the log to keep)."""
     try:
         reply = worker.ask(action, student_id, seconds)
     except WorkerDied:
-        return ("error: the grading process died (killed for memory by the system?); see "
-                "autograder-workers.log"), "the worker process died\n"
+        return Outcome.error("the grading process died (killed for memory by the system?); see "
+                             "autograder-workers.log"), "the worker process died\n"
     if reply is None:
-        return "timeout", f"stopped after {seconds} s (--notebook-timeout)\n"
+        return Outcome(Status.TIMEOUT), f"stopped after {seconds} s (--notebook-timeout)\n"
     text = reply["log"] + reply["error"]
     if reply["success"]:
         return None, text
     if "DeadKernelError" in text or "Kernel died" in text:
-        return ("error: the kernel died while running the notebook (os._exit, a crash, or more "
-                "memory than the sandbox allows)"), text
-    return "error: nbgrader could not grade it (see autograder.log)", text
+        return Outcome.error("the kernel died while running the notebook (os._exit, a crash, or "
+                             "more memory than the sandbox allows)"), text
+    return Outcome.error("nbgrader could not grade it (see autograder.log)"), text
 
 
 def discover(submissions: Path, assignment: str, notebooks: list[str]) -> list[Submission]:
@@ -395,14 +399,14 @@ def discover(submissions: Path, assignment: str, notebooks: list[str]) -> list[S
         if folder.name.startswith(".") or folder.name == "__MACOSX":
             continue  # hidden files and archive debris are not learners
         if not folder.is_dir():
-            found.append(Submission(folder.name, problem=(
-                f"error: {folder.name} is a file; expected a folder <student_id>/ holding "
+            found.append(Submission(folder.name, problem=Outcome.error(
+                f"{folder.name} is a file; expected a folder <student_id>/ holding "
                 f"{', '.join(notebooks)}")))
             continue
         submission = Submission(folder.name)
         if not STUDENT_ID.match(folder.name):
-            submission.problem = (f"error: {folder.name!r} is not a usable student id (letters, "
-                                  "digits and . _ @ + - only)")
+            submission.problem = Outcome.error(f"{folder.name!r} is not a usable student id "
+                                               "(letters, digits and . _ @ + - only)")
         else:
             _match_notebooks(submission, folder, assignment, notebooks, submissions)
         found.append(submission)
@@ -423,12 +427,12 @@ def _match_notebooks(submission: Submission, folder: Path, assignment: str,
                 path = others[0]
                 submission.notes.append(f"graded {path.name} as {name}")
             elif others:
-                submission.problem = (f"error: no {name} in {folder.name}/, and "
-                                      f"{len(others)} other notebooks "
-                                      f"({', '.join(p.name for p in others)}): which one?")
+                submission.problem = Outcome.error(
+                    f"no {name} in {folder.name}/, and {len(others)} other notebooks "
+                    f"({', '.join(p.name for p in others)}): which one?")
                 return
             else:
-                submission.problem = f"error: no {name} in {folder.name}/"
+                submission.problem = Outcome.error(f"no {name} in {folder.name}/")
                 return
         problem = _unreadable(path, submissions)
         if problem:
@@ -473,17 +477,18 @@ def _find_file(folder: Path, assignment: str, name: str) -> Path | None:
     return None
 
 
-def _unreadable(path: Path, submissions: Path) -> str | None:
+def _unreadable(path: Path, submissions: Path) -> Outcome | None:
     """Why `path` is not a notebook nbgrader can grade, or None if it is one."""
     shown = path.relative_to(submissions)
     try:
         notebook = nbformat.read(path, as_version=4)
     except Exception as error:  # JSON errors, wrong encodings, truncated uploads ...
-        return f"error: {shown} is not a readable notebook ({type(error).__name__}: {error})"
+        return Outcome.error(f"{shown} is not a readable notebook "
+                             f"({type(error).__name__}: {error})")
     try:
         nbformat.validate(notebook)
     except nbformat.ValidationError as error:
-        return f"error: {shown} is not a valid notebook ({error.message})"
+        return Outcome.error(f"{shown} is not a valid notebook ({error.message})")
     return None
 
 
@@ -505,31 +510,32 @@ def _check_paths(submissions: Path, out: Path, course: Course) -> None:
                               "them; choose another folder")
 
 
-def _prepare_output(out: Path) -> None:
+def _prepare_output(layout: OutputLayout) -> None:
     """Create OUT, refusing to write into a non-empty folder an earlier run did not create."""
+    out = layout.root
     if out.exists() and not out.is_dir():
         raise AutograderError(f"--out {out} exists and is not a folder")
-    if out.is_dir() and any(out.iterdir()) and not (out / OUTPUT_MARKER).exists():
+    if out.is_dir() and any(out.iterdir()) and not layout.marker.exists():
         raise AutograderError(f"--out {out} is not empty and was not written by the autograder; "
                               "refusing to write into it (choose a new folder)")
     out.mkdir(parents=True, exist_ok=True)
-    (out / OUTPUT_MARKER).write_text("written by python -m autograder grade\n", encoding="utf-8")
+    layout.marker.write_text("written by python -m autograder grade\n", encoding="utf-8")
 
 
-def _prepare_workspace(out: Path, source: Path, assignment: str, db_url: str,
-                       course_config: Path) -> tuple[Path, bool]:
+def _prepare_workspace(layout: OutputLayout, source: Path, assignment: str, db_url: str,
+                       course_config: Path) -> bool:
     """OUT/nbgrader: an nbgrader course root of its own, so that the instructor can open the
     formgrader there (`cd OUT/nbgrader && jupyter lab`) to grade the written answers by hand.
     Returns it, and whether the assignment's source differs from the last run's."""
-    workspace = out / "nbgrader"
-    target = workspace / "source" / assignment
+    target = layout.source(assignment)
     previous = _digest(target) if target.exists() else None
     if target.exists():
         shutil.rmtree(target)
     shutil.copytree(source, target, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
-    (workspace / "nbgrader_config.py").write_text(WORKSPACE_CONFIG.format(
-        course_config=str(course_config), root=str(workspace), db_url=db_url), encoding="utf-8")
-    return workspace, previous != _digest(target)
+    layout.workspace_config.write_text(WORKSPACE_CONFIG.format(
+        course_config=str(course_config), root=str(layout.workspace), db_url=db_url),
+        encoding="utf-8")
+    return previous != _digest(target)
 
 
 def _digest(folder: Path) -> dict[str, bytes]:
@@ -537,12 +543,12 @@ def _digest(folder: Path) -> dict[str, bytes]:
             if p.is_file()}
 
 
-def _copy_submission(submission: Submission, workspace: Path, assignment: str,
+def _copy_submission(submission: Submission, layout: OutputLayout, assignment: str,
                      source_metadata: dict[str, dict]) -> bool:
     """Copy the learner's notebooks into the workspace, their nbgrader metadata restored from
     the source (`_grading_metadata` of each notebook); return whether they changed since the
     last run."""
-    target = workspace / "submitted" / submission.student_id / assignment
+    target = layout.submitted(submission.student_id, assignment)
     incoming = {name: _with_source_metadata(path, source_metadata[name])
                 for name, path in submission.notebooks.items()}
     incoming.update(submission.receipts)
@@ -596,28 +602,28 @@ def _with_source_metadata(path: Path, source_metadata: dict[str, dict]) -> bytes
 
 
 def _collect_rows(assignment: str, cells: dict[str, list[GradeCell]], found: list[Submission],
-                  failed: dict[str, str], db_url: str) -> list[GradeRow]:
+                  failed: dict[str, Outcome], db_url: str) -> list[GradeRow]:
     from nbgrader.api import Gradebook, MissingEntry  # slow import, only needed here
 
     rows = []
     with Gradebook(db_url) as gradebook:
         for submission in found:
             for notebook, graded_cells in cells.items():
-                status = submission.problem or failed.get(submission.student_id)
+                outcome = submission.problem or failed.get(submission.student_id)
                 scores: dict[str, float | None] = {cell.grade_id: 0.0 for cell in graded_cells}
-                if status is None:
+                if outcome is None:
                     try:
                         graded = gradebook.find_submission_notebook(
                             notebook.removesuffix(".ipynb"), assignment, submission.student_id)
                     except MissingEntry:
-                        status = "error: nbgrader recorded no grades for it"
+                        outcome = Outcome.error("nbgrader recorded no grades for it")
                     else:
-                        scores, status = _scores(graded, graded_cells)
-                rows.append(GradeRow(submission.student_id, notebook, scores, status))
+                        scores, outcome = _scores(graded, graded_cells)
+                rows.append(GradeRow(submission.student_id, notebook, scores, outcome))
     return rows
 
 
-def _scores(graded, cells: list[GradeCell]) -> tuple[dict[str, float | None], str]:
+def _scores(graded, cells: list[GradeCell]) -> tuple[dict[str, float | None], Outcome]:
     by_id = {grade.name: grade for grade in graded.grades}
     scores: dict[str, float | None] = {}
     pending = False
@@ -630,10 +636,10 @@ def _scores(graded, cells: list[GradeCell]) -> tuple[dict[str, float | None], st
             pending = True
         else:
             scores[cell.grade_id] = float(grade.score)
-    return scores, "needs manual grading" if pending else "graded"
+    return scores, Outcome(Status.NEEDS_MANUAL_GRADING if pending else Status.GRADED)
 
 
-def _add_reviews(rows: list[GradeRow], found: list[Submission], workspace: Path,
+def _add_reviews(rows: list[GradeRow], found: list[Submission], layout: OutputLayout,
                  assignment: str) -> None:
     """Fill in each row's review notes, and mark notebooks in which a cell ran out of time."""
     by_student = {submission.student_id: submission for submission in found}
@@ -643,12 +649,12 @@ def _add_reviews(rows: list[GradeRow], found: list[Submission], workspace: Path,
         learner_file = submission.notebooks.get(row.notebook)
         if learner_file is not None:
             row.review += review(nbformat.read(learner_file, as_version=4))
-        graded = workspace / "autograded" / row.student_id / assignment / row.notebook
-        if row.status.startswith("error") or not graded.is_file():
+        graded = layout.autograded(row.student_id, assignment) / row.notebook
+        if not row.outcome.was_run or not graded.is_file():
             continue
         timed_out, guard_lines, row.failures = _scan_outputs(nbformat.read(graded, as_version=4))
         if timed_out:
-            row.status = "timeout"
+            row.outcome = Outcome(Status.TIMEOUT)
         row.review += guard_lines
 
 
@@ -665,21 +671,29 @@ def _scan_outputs(notebook) -> tuple[bool, list[str], dict[str, str]]:
                 if meta.get("grade") and not meta.get("solution"):
                     message = f"{output.get('ename')}: {output.get('evalue', '')}"
                     failures.setdefault(meta["grade_id"], message.splitlines()[0][:300])
-            text = output.get("text", "") if output.get("output_type") == "stream" else ""
-            for line in text.splitlines():
-                if line.startswith(GUARD_MARK):
-                    replaced = re.search(r"replaced (.*), which the tests rely on", line)
-                    guard_lines.append("kernel guard: the notebook replaced "
-                                       + (replaced.group(1) if replaced else line))
+            if output.get("output_type") == "display_data":
+                report = output.get("data", {}).get(GUARD_MIME)
+                if report is not None:
+                    guard_lines.append(_guard_review(report))
     return timed_out, list(dict.fromkeys(guard_lines)), failures
 
 
-def _copy_feedback(workspace: Path, assignment: str, out: Path) -> None:
-    for html in sorted((workspace / "feedback").glob(f"*/{assignment}/*.html")):
-        student_id = html.parent.parent.name
-        target = out / "feedback" / student_id
-        target.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(html, target / html.name)
+def _guard_review(report) -> str:
+    """The review note for one report of the kernel guard (autograder.kernel_guard)."""
+    replaced = report.get("replaced") if isinstance(report, dict) else None
+    if not (isinstance(replaced, list) and replaced
+            and all(isinstance(item, str) for item in replaced)):
+        return "kernel guard: a malformed guard report in the notebook's outputs (forged?)"
+    return f"kernel guard: the notebook replaced {', '.join(replaced)}"
+
+
+def _copy_feedback(layout: OutputLayout, assignment: str) -> None:
+    """nbgrader's feedback files, where the instructor hands them back from."""
+    for folder in layout.nbgrader_feedback(assignment):
+        for html in sorted(folder.glob("*.html")):
+            target = layout.feedback_file(folder.parent.name, html.name)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(html, target)
 
 
 def write_csv(rows: list[GradeRow], cells: dict[str, list[GradeCell]], path: Path) -> None:

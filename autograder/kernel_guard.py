@@ -3,11 +3,12 @@
 A learner's cell can replace `numpy.allclose`, `torch.testing.assert_close`, a builtin, or
 IPython's own error reporting so that failing asserts look like passing ones. After every cell
 this guard compares those objects with the ones it recorded before any learner code ran; for each
-one replaced it puts the original back and writes a line to the cell's stderr. nbgrader scores a
-graded cell with stderr output as 0, and the grader flags the notebook for review when it sees the
-line (`GUARD_MARK`). A module imported later (torch, say) is recorded when it first appears; a
-replacement made in that same cell is caught by where its code comes from (a notebook cell, not
-the library's files).
+one replaced it puts the original back and writes a line to the cell's stderr, for the learner
+(nbgrader scores a graded cell with stderr output as 0), and reports to the grader through a
+structured channel: a display_data output of its own MIME type (`GUARD_MIME`, a JSON list of what
+was replaced), which the grader reads from the graded notebook to flag it for review. A module
+imported later (torch, say) is recorded when it first appears; a replacement made in that same
+cell is caught by where its code comes from (a notebook cell, not the library's files).
 
 This is a tripwire, not a wall: code that runs in the kernel can also disable the guard. The
 grader's static review of the submitted source (autograder.review) is the second line; the README's
@@ -24,7 +25,10 @@ import sys
 import sysconfig
 import types
 
-GUARD_MARK = "AUTOGRADER GUARD:"
+GUARD_MARK = "AUTOGRADER GUARD:"  # begins the line the learner reads
+# The grader's channel: {"replaced": [what, ...]} in a display_data output (no text/plain, so
+# the feedback does not show it twice).
+GUARD_MIME = "application/vnd.gradclip.guard+json"
 # What the tests rely on, by namespace: None protects every attribute the namespace has when it is
 # first seen (small, stable namespaces), a list protects those names only. Libraries rebind other
 # attributes of their own modules lazily (torch._dynamo wraps torch.manual_seed, say).
@@ -59,6 +63,7 @@ class Guard:
     def __init__(self, shell) -> None:
         self.shell = shell
         self.stderr = sys.stderr  # learner code may replace sys.stderr; report on this one
+        self.display_pub = shell.display_pub  # and the shell's publisher (checked below)
         self.recorded: dict[str, tuple[object, dict]] = {}
         self.watched: list[tuple[str, object, list[str]]] = [
             ("the IPython shell", shell, SHELL_ATTRIBUTES)]
@@ -123,6 +128,7 @@ class Guard:
                               "which the tests rely on; restored. A graded cell that does this "
                               "scores 0 and the notebook is flagged for review.\n")
             self.stderr.flush()
+            self.display_pub.publish({GUARD_MIME: {"replaced": replaced}}, metadata={})
 
 
 _MISSING = object()

@@ -71,21 +71,16 @@ def render(summary: ClassSummary) -> str:
 
 
 def _status_section(summary: ClassSummary) -> str:
-    counts = Counter(_status_kind(row.status) for row in summary.rows)
+    counts = Counter(row.outcome.status.value for row in summary.rows)
     body = "".join(f"<tr><td>{_e(kind)}</td><td class='n'>{count}</td></tr>"
                    for kind, count in counts.most_common())
     return ("<h2>Status</h2><table id='status'><tr><th>status</th><th>notebooks</th></tr>"
             f"{body}</table>")
 
 
-def _status_kind(status: str) -> str:
-    """'error: no x.ipynb in bob/' and 'error: ...' count as one kind, 'error'."""
-    return status.split(":", 1)[0]
-
-
 def _notebook_section(summary: ClassSummary, notebook: str) -> str:
     cells = summary.cells[notebook]
-    rows = [row for row in summary.rows if row.notebook == notebook and _was_run(row)]
+    rows = [row for row in summary.rows if row.notebook == notebook and row.outcome.was_run]
     maximum = sum(cell.points for cell in cells)
     parts = [f"<h2>{_e(notebook)}</h2>"]
     if not rows:
@@ -121,11 +116,6 @@ def _notebook_section(summary: ClassSummary, notebook: str) -> str:
     return "\n".join(parts)
 
 
-def _was_run(row) -> bool:
-    """Whether nbgrader graded the hand-in (a timeout too); not a file it could not read."""
-    return not row.status.startswith("error")
-
-
 def _message_kinds(messages) -> Counter:
     """{the first message of each kind: how many learners got one of that kind}, where messages
     of one kind differ only in their numbers."""
@@ -150,7 +140,7 @@ def _messages(messages: Counter) -> str:
 
 def _review_section(summary: ClassSummary) -> str:
     flagged = [row for row in summary.rows
-               if row.review or row.status not in ("graded", "needs manual grading")]
+               if row.review or not row.outcome.has_grades]
     if not flagged:
         return "<h2>Flagged for review</h2><p>No learner.</p>"
     body = "".join(f"<tr><td>{_e(row.student_id)}</td><td>{_e(row.notebook)}</td>"

@@ -32,6 +32,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from autograder.layout import OutputLayout
+
 REPO = Path(__file__).resolve().parents[2]
 VENV = REPO / ".venv"
 PYTHON = VENV / "bin" / "python"  # every server's, and what setup runs nbgrader with
@@ -284,7 +286,7 @@ def grading_folder(course_root: Path, assignment: str) -> Path:
 def grading_run(course_root: Path, lesson: str) -> Path:
     """The nbgrader workspace of lesson `lesson`'s grading run, ~/grading/NN_name/nbgrader."""
     names = sorted(p.name for p in (course_root / "solutions").glob(f"{lesson}_*"))
-    return grading_folder(course_root, names[0] if names else lesson) / "nbgrader"
+    return OutputLayout(grading_folder(course_root, names[0] if names else lesson)).workspace
 
 
 def run_as(user: str, command: list[str], classroom: dict, cwd: Path | None = None,

@@ -1,0 +1,35 @@
+"""The grader's small types: a learner's outcome, the guard's report, the --out layout."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from autograder.grade import _guard_review
+from autograder.layout import OutputLayout
+from autograder.outcome import Outcome, Status
+
+
+def test_outcomes_read_as_grades_csv_writes_them():
+    assert str(Outcome(Status.GRADED)) == "graded"
+    assert str(Outcome(Status.NEEDS_MANUAL_GRADING)) == "needs manual grading"
+    assert str(Outcome.error("no a.ipynb in bob/")) == "error: no a.ipynb in bob/"
+    assert Outcome(Status.NEEDS_MANUAL_GRADING).has_grades
+    assert not Outcome(Status.TIMEOUT).has_grades and Outcome(Status.TIMEOUT).was_run
+    assert not Outcome.error("x").was_run
+
+
+def test_the_guard_report_is_read_as_data_and_a_forged_one_is_named():
+    assert _guard_review({"replaced": ["numpy.allclose", "builtins.all"]}) == (
+        "kernel guard: the notebook replaced numpy.allclose, builtins.all")
+    for forged in ({"replaced": []}, {"replaced": "numpy.allclose"}, ["x"], {"replaced": [1]}):
+        assert "malformed guard report" in _guard_review(forged), forged
+
+
+def test_the_output_layout_names_every_file_once():
+    layout = OutputLayout(Path("/out"))
+    assert layout.feedback_file("ada", "clipping.ipynb") == Path("/out/feedback/ada/clipping.html")
+    assert layout.autograded("ada", "04") == Path("/out/nbgrader/autograded/ada/04")
+    assert layout.released("04", "c.ipynb") == Path("/out/nbgrader/release/04/c.ipynb")
+    files = [layout.grades_csv, layout.report, layout.similarity_csv, layout.gradebook,
+             layout.log, layout.workers_log, layout.gradebook_lock, layout.marker]
+    assert len(set(files)) == len(files) and all(path.parent == layout.root for path in files)
