@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from nbgrader.preprocessors import ClearHiddenTests
 
+from autograder.kernel_guard import GUARD_MIME
+
 HIDDEN_NOTE = "# Hidden tests ran here too; their code stays with the instructor."
 SCRUBBED_LINE = "[a line of a hidden test, not shown]"
 # Lines shorter than this ("else:", ")") say nothing about a test; they stay in outputs.
@@ -39,7 +41,10 @@ class HideHiddenTests(ClearHiddenTests):
     def _hide_in_cell(self, cell, public: list[str], had_hidden_tests: bool) -> None:
         if had_hidden_tests:
             cell.source = "\n".join(public).rstrip("\n") + "\n" + HIDDEN_NOTE
-        for output in cell.get("outputs", []):
+        # The kernel guard's report is for the grader; the learner reads its stderr line.
+        cell.outputs = [output for output in cell.get("outputs", [])
+                        if GUARD_MIME not in output.get("data", {})]
+        for output in cell.outputs:
             if output.output_type == "error":
                 if had_hidden_tests:
                     output.traceback = [f"{output.ename}: {output.evalue}"]
