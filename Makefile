@@ -126,6 +126,7 @@ test: install-dev test-tools hub-proxy
 bench: install test-tools
 	$(PY) benchmarks/clip_grad_norm.py
 	$(PY) benchmarks/grading.py
+	$(PY) benchmarks/cluster.py
 
 release: install
 	$(PY) -m autograder release

@@ -52,6 +52,13 @@ def build_parser() -> argparse.ArgumentParser:
                               "more to grade)")
     kernels.add_argument("--cold-kernels", dest="warm_kernels", action="store_false",
                          help="start each learner's kernel from scratch")
+    cluster = grade.add_mutually_exclusive_group()
+    cluster.add_argument("--cluster", metavar="ADDRESS",
+                         help="grade every learner as a task on this Dask scheduler's workers "
+                              "(tcp://host:8786); the gradebook stays here")
+    cluster.add_argument("--scheduler-file", metavar="FILE",
+                         help="the same, the scheduler named by the JSON file that "
+                              "`dask scheduler --scheduler-file FILE` writes")
     grade.add_argument("--no-progress", action="store_true",
                        help="no progress bar (there is none when stderr is not a terminal)")
     grade.add_argument("--feedback-shows-hidden-tests", action="store_true",
@@ -106,6 +113,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _grade(course: Course, args: argparse.Namespace) -> int:
+    from autograder.cluster import ClusterAddress
     from autograder.grade import grade
 
     for option in ("timeout", "notebook_timeout"):
@@ -120,6 +128,8 @@ def _grade(course: Course, args: argparse.Namespace) -> int:
                  zip_pattern=args.zip_pattern, sandbox=not args.no_sandbox,
                  feedback_shows_hidden_tests=args.feedback_shows_hidden_tests,
                  warm_kernels=args.warm_kernels,
+                 cluster=(ClusterAddress(args.cluster, args.scheduler_file)
+                          if args.cluster or args.scheduler_file else None),
                  progress=not args.no_progress and sys.stderr.isatty())
     problems = [row for row in rows if not row.outcome.has_grades]
     flagged = [row for row in rows if row.review]

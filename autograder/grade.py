@@ -39,6 +39,7 @@ import nbformat
 from jupyter_core.paths import jupyter_config_path
 from traitlets.config.loader import PyFileConfigLoader
 
+from autograder.cluster import ClusterAddress, grade_learner, source_bundle, task_key
 from autograder.collect import DEFAULT_ZIP_PATTERN, unpack_zip
 from autograder.course import (
     STUDENT_ID,
@@ -61,7 +62,7 @@ from autograder.sandbox import (
     process_limit,
 )
 from autograder.similarity import class_similarity, write_similarity_csv
-from autograder.worker import LOCK_VARIABLE, SHOW_HIDDEN_TESTS_VARIABLE
+from autograder.worker import EXECUTED_FOLDER, LOCK_VARIABLE, SHOW_HIDDEN_TESTS_VARIABLE
 
 WORKSPACE_CONFIG = """\
 # Written by `python -m autograder grade`: the grading workspace, with its gradebook. The
@@ -128,6 +129,9 @@ class GradingOptions:
     # Kernels forked from a template that imported the lesson's modules (autograder.warm):
     # True (--warm-kernels), False (--cold-kernels), None: warm where it pays (_warm_kernels).
     warm_kernels: bool | None = None
+    # Grade every learner as a Dask task on this cluster (autograder.cluster); None: here.
+    cluster: ClusterAddress | None = None
+    class_report: bool = True        # report.html and similarity.csv (a cluster task needs none)
 
 
 def grade(course: Course, assignment: str, submissions: Path, out: Path,
@@ -144,7 +148,9 @@ def grade(course: Course, assignment: str, submissions: Path, out: Path,
     notebooks = course.notebooks(assignment)
     submissions, out = submissions.resolve(), out.resolve()
     _check_paths(submissions, out, course)
-    policy = _sandbox_policy(settings, course, submissions, out)
+    # On a cluster the kernels run on its workers, sandboxed there; none runs here.
+    policy = _sandbox_policy(dataclasses.replace(settings, sandbox=False) if settings.cluster
+                             else settings, course, submissions, out)
     layout = OutputLayout(out)
     _prepare_output(layout)
     if submissions.is_file():
@@ -167,6 +173,8 @@ def grade(course: Course, assignment: str, submissions: Path, out: Path,
     # No more workers than learners (at least one registers the assignment): each one imports
     # nbgrader, a second of CPU, for nothing if it has no learner to grade.
     jobs = min(settings.jobs or os.cpu_count() or 1, max(1, len(to_grade) + len(feedback_only)))
+    if settings.cluster:  # what runs here (scoring executed notebooks, feedback) is quick
+        jobs = 1
     policy = dataclasses.replace(policy, warm_kernels=_warm_kernels(settings, policy,
                                                                      len(to_grade), jobs))
     workers = _start_workers(assignment, layout, settings, policy, jobs)
@@ -181,8 +189,14 @@ def grade(course: Course, assignment: str, submissions: Path, out: Path,
         if failure is not None or not _assignment_registered(db_url, assignment):
             raise AutograderError(f"nbgrader could not register {assignment} in the gradebook "
                                   f"{_shown(db_url)}; see {log}")
-        failed, seconds = _autograde_all(workers, to_grade, feedback_only, assignment,
-                                         layout, settings)
+        if settings.cluster:
+            failed, seconds = _grade_on_cluster(workers[0], to_grade, assignment, layout,
+                                                settings, bundle=source_bundle(
+                                                    source, assignment, course.config_file))
+            _autograde_all(workers, [], feedback_only, assignment, layout, settings)
+        else:
+            failed, seconds = _autograde_all(workers, to_grade, feedback_only, assignment,
+                                             layout, settings)
     finally:
         for worker in workers:
             worker.close()
@@ -194,6 +208,8 @@ def grade(course: Course, assignment: str, submissions: Path, out: Path,
         row.seconds = seconds.get(row.student_id)
     _copy_feedback(layout, assignment)
     write_csv(rows, cells, layout.grades_csv)
+    if not settings.class_report:
+        return rows
     released = {name: layout.released(assignment, name) for name in notebooks}
     pairs = class_similarity(_graded_files(found, layout, assignment), released)
     write_similarity_csv(pairs, layout.similarity_csv)
@@ -371,6 +387,74 @@ def _autograde_all(workers: list[Worker], to_grade: list[Submission],
         thread.join()
     bar.close()
     return failed, seconds
+
+
+def _grade_on_cluster(worker: Worker, to_grade: list[Submission], assignment: str,
+                      layout: OutputLayout, settings: GradingOptions,
+                      bundle: bytes) -> tuple[dict[str, Outcome], dict[str, float]]:
+    """Each learner in `to_grade` executed as a Dask task (autograder.cluster.grade_learner),
+    then scored here, in the gradebook's only writer, without running it again (`worker`'s
+    "import"), and given feedback. Returns what `_autograde_all` does."""
+    from distributed import as_completed
+    from tqdm import tqdm
+
+    options = {"timeout": settings.timeout, "notebook_timeout": settings.notebook_timeout,
+               "memory_bytes": settings.memory_bytes, "sandbox": settings.sandbox}
+    failed: dict[str, Outcome] = {}
+    seconds: dict[str, float] = {}
+    client = settings.cluster.connect()
+    try:
+        shared_bundle = client.scatter(bundle, hash=True)  # sent to each worker once
+        futures = {}
+        for submission in to_grade:
+            student_id = submission.student_id
+            folder = layout.submitted(student_id, assignment)
+            files = {name: (folder / name).read_bytes() for name in submission.notebooks}
+            future = client.submit(grade_learner, shared_bundle, assignment, student_id, files,
+                                   options, pure=True,
+                                   key=task_key(bundle, assignment, student_id, files, options))
+            futures[future] = submission
+        bar = tqdm(total=len(to_grade), desc=f"grading {assignment} on the cluster",
+                   unit="learner", disable=not settings.progress or not to_grade, file=sys.stderr)
+        for future in as_completed(list(futures)):
+            student_id = futures[future].student_id
+            outcome, text = _import_result(worker, future, assignment, student_id, layout,
+                                           settings)
+            with layout.log.open("a", encoding="utf-8") as handle:
+                handle.write(f"$ grade {assignment} --student={student_id} (on the cluster)\n"
+                             f"{text}\n")
+            if outcome is not None:
+                failed[student_id] = outcome
+                shutil.rmtree(layout.autograded(student_id, assignment), ignore_errors=True)
+            elif future.result().get("seconds") is not None:
+                seconds[student_id] = future.result()["seconds"]
+            bar.set_postfix(failed=len(failed))
+            bar.update()
+        bar.close()
+    finally:
+        client.close()
+    return failed, seconds
+
+
+def _import_result(worker: Worker, future, assignment: str, student_id: str,
+                   layout: OutputLayout, settings: GradingOptions) -> tuple[Outcome | None, str]:
+    """Score one learner's notebooks as a cluster worker executed them: (its outcome if that
+    failed, else None; the log to keep)."""
+    try:
+        result = future.result()
+    except Exception as error:  # noqa: BLE001  (the task's own error, raised on the worker)
+        return Outcome.error(f"the cluster could not grade it ({type(error).__name__}: "
+                             f"{error})"), ""
+    if result["outcome"] is not None:
+        return Outcome.parse(result["outcome"]), result["log"]
+    executed = layout.workspace / EXECUTED_FOLDER / student_id / assignment
+    if executed.exists():
+        shutil.rmtree(executed)
+    shutil.copytree(layout.submitted(student_id, assignment), executed)  # receipts too
+    for name, content in result["notebooks"].items():
+        (executed / name).write_bytes(content)
+    failure, text = _ask(worker, "import", student_id, settings.notebook_timeout)
+    return failure, result["log"] + text
 
 
 def _ask(worker: Worker, action: str, student_id: str,

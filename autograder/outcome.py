@@ -27,6 +27,12 @@ class Outcome:
     def error(cls, detail: str) -> Outcome:
         return cls(Status.ERROR, detail)
 
+    @classmethod
+    def parse(cls, text: str) -> Outcome:
+        """The outcome `str(outcome)` wrote (a cluster worker's, say)."""
+        value, _, detail = text.partition(": ")
+        return cls(Status(value), detail)
+
     @property
     def has_grades(self) -> bool:
         """Whether nbgrader scored the notebook completely (written answers may still wait)."""

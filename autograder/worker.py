@@ -1,12 +1,14 @@
 """`python -m autograder.worker REPLY_FD ASSIGNMENT TIMEOUT`: a long-lived nbgrader process.
 
-It reads requests from stdin, one JSON object per line — {"action": "autograde" or "feedback",
-"student": ID}, or {"action": "generate_assignment", "student": ""} once per run — runs them
-through nbgrader's own Python API (`NbGraderAPI.autograde`, then `generate_feedback`, as the
-formgrader does; `generate_assignment`) in the grading workspace (the current folder), and
-answers each with one JSON line {"success", "log", "error"} on the file descriptor REPLY_FD (not
-stdout: kernels share that). Starting Python and importing nbgrader takes longer than grading
-a small notebook, so each worker grades many learners; the grader keeps one per job.
+It reads requests from stdin, one JSON object per line — {"action": "autograde", "import" or
+"feedback", "student": ID}, or {"action": "generate_assignment", "student": ""} once per run —
+runs them through nbgrader's own Python API (`NbGraderAPI.autograde`, then
+`generate_feedback`, as the formgrader does; `generate_assignment`; "import" scores a notebook a
+cluster worker executed, without running it again) in the grading workspace (the current
+folder), and answers each with one JSON line {"success", "log", "error"} on the file
+descriptor REPLY_FD (not stdout: kernels share that). Starting Python and importing nbgrader
+takes longer than grading a small notebook, so each worker grades many learners; the grader
+keeps one per job.
 
 Several of these grade different learners at the same time. nbgrader opens the gradebook briefly
 at several points of `autograde` (to register the student, restore the locked cells, save the
@@ -19,12 +21,16 @@ autograde does not expect to race either.
 
 from __future__ import annotations
 
+import copy
 import fcntl
 import json
 import os
 import sys
 
 LOCK_VARIABLE = "GRADCLIP_GRADEBOOK_LOCK"
+# Where `grade --cluster` puts the notebooks its Dask workers executed, for the "import" action
+# (beside nbgrader's submitted/, which keeps what the learners handed in).
+EXECUTED_FOLDER = "executed"
 # Set to "1" (grade --feedback-shows-hidden-tests): feedback as nbgrader writes it, hidden tests
 # included. Otherwise autograder.feedback.HideHiddenTests takes them out.
 SHOW_HIDDEN_TESTS_VARIABLE = "GRADCLIP_FEEDBACK_SHOWS_HIDDEN_TESTS"
@@ -131,8 +137,12 @@ def serve(reply_fd: int, assignment: str, timeout: int) -> None:
     config.merge(overrides)
     template = _start_template(assignment)
     api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
+    importer_config = copy.deepcopy(config)
+    importer_config.merge(_import_overrides())
+    importer = NbGraderAPI(coursedir=CourseDirectory(config=importer_config),
+                           config=importer_config)
     try:
-        _answer(api, assignment, reply_fd)
+        _answer(api, importer, assignment, reply_fd)
     finally:
         if template is not None:
             template.close()
@@ -157,7 +167,34 @@ def _start_template(assignment: str):
                                runtime_root)
 
 
-def _answer(api, assignment: str, reply_fd: int) -> None:
+def _import_overrides():
+    """nbgrader's autograde without executing: for a notebook a cluster worker has run
+    (`grade --cluster`), placed in EXECUTED_FOLDER. Its outputs are kept (no ClearOutput) and
+    scored, saved to the gradebook with late penalties, and written to autograded/, exactly
+    as nbgrader's own pipeline does after its Execute step."""
+    from nbconvert.preprocessors import ClearMetadataPreprocessor
+    from nbgrader.preprocessors import (
+        AssignLatePenalties,
+        CheckCellMetadata,
+        DeduplicateIds,
+        IgnorePattern,
+        LimitOutput,
+        OverwriteKernelspec,
+        SaveAutoGrades,
+    )
+    from traitlets.config import Config
+
+    overrides = Config()
+    overrides.CourseDirectory.submitted_directory = EXECUTED_FOLDER
+    overrides.Autograde.sanitize_preprocessors = [DeduplicateIds, OverwriteKernelspec,
+                                                  CheckCellMetadata]
+    overrides.Autograde.autograde_preprocessors = [IgnorePattern, ClearMetadataPreprocessor,
+                                                   LimitOutput, SaveAutoGrades,
+                                                   AssignLatePenalties, CheckCellMetadata]
+    return overrides
+
+
+def _answer(api, importer, assignment: str, reply_fd: int) -> None:
     with os.fdopen(reply_fd, "w", encoding="utf-8") as replies:
         for line in sys.stdin:
             request = json.loads(line)
@@ -167,8 +204,9 @@ def _answer(api, assignment: str, reply_fd: int) -> None:
                 # already started process (a `nbgrader generate_assignment` of its own would
                 # import nbgrader once more, for seconds, at every grading run).
                 result = api.generate_assignment(assignment, force=True, create=True)
-            elif request["action"] == "autograde":
-                result = api.autograde(assignment, student)
+            elif request["action"] in ("autograde", "import"):
+                grader = api if request["action"] == "autograde" else importer
+                result = grader.autograde(assignment, student)
                 if result["success"]:
                     feedback = api.generate_feedback(assignment, student)
                     result = {**feedback, "log": result.get("log", "") + feedback.get("log", "")}

@@ -1,0 +1,108 @@
+"""`grade --cluster` on a real Dask cluster on loopback: a `dask scheduler` and two `dask worker`
+processes, each worker in an empty working folder of its own (as if on another machine).
+
+A synthetic class of lesson 03 (the solution, an alternative, two wrong learners, the release
+unchanged, and one whose notebook kills its kernel) is graded locally and on the cluster: the
+grades must agree cell by cell. Then one worker is killed (SIGKILL, with everything it started)
+while the class is graded: the class still completes, every learner once.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+from helpers import (
+    IMPLEMENTATIONS,
+    filled_notebook,
+    implementation_code,
+    read_grades,
+    run_autograder,
+    solution_code,
+)
+from loopback_dask import LoopbackCluster
+
+pytestmark = pytest.mark.slow
+
+LESSON = "03_the_cliff"
+NOTEBOOK = "the_cliff.ipynb"
+
+
+def _class() -> dict[str, nbformat.NotebookNode]:
+    solution = solution_code(LESSON)
+    wrong = sorted((IMPLEMENTATIONS / LESSON).glob("wrong_*.py"))[:2]
+    learners = {"solution": filled_notebook(LESSON, solution), "blank": filled_notebook(LESSON, {})}
+    for path in [*sorted((IMPLEMENTATIONS / LESSON).glob("alternative*.py")), *wrong]:
+        learners[path.stem] = filled_notebook(LESSON, {**solution, **implementation_code(path)})
+    (first_answer, _), *_ = solution.items()
+    learners["kills_its_kernel"] = filled_notebook(
+        LESSON, {**solution, first_answer: "import os\nos._exit(1)"})
+    return learners
+
+
+def _write_class(folder: Path) -> Path:
+    for learner, notebook in _class().items():
+        (folder / learner).mkdir(parents=True)
+        nbformat.write(notebook, folder / learner / NOTEBOOK)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    loopback = LoopbackCluster(tmp_path_factory.mktemp("dask"))
+    yield loopback
+    loopback.close()
+
+
+@pytest.fixture(scope="module")
+def local_grades(tmp_path_factory):
+    base = tmp_path_factory.mktemp("local")
+    submissions = _write_class(base / "submissions")
+    result = run_autograder("grade", LESSON, str(submissions), "--out", str(base / "out"))
+    assert result.returncode == 0, result.stderr
+    return read_grades(base / "out" / "grades.csv")
+
+
+def test_the_cluster_grades_as_the_local_pool_does(cluster, local_grades, tmp_path):
+    submissions = _write_class(tmp_path / "submissions")
+    out = tmp_path / "out"
+    result = run_autograder("grade", LESSON, str(submissions), "--out", str(out),
+                            "--scheduler-file", str(cluster.scheduler_file))
+    assert result.returncode == 0, f"{result.stdout}\n{result.stderr}"
+    grades = read_grades(out / "grades.csv")
+    assert grades == local_grades, "the cluster's grades differ from the local run's"
+    assert grades["kills_its_kernel"]["status"].startswith("error: the kernel died"), grades
+    assert float(grades["solution"]["total"]) > 0 and float(grades["blank"]["total"]) == 0
+    assert (out / "feedback" / "solution" / "the_cliff.html").is_file()
+    # The workers' folders stay empty of the instructor's files: tasks carry their inputs.
+    for name in ("worker-1", "worker-2"):
+        leftovers = [path.name for path in (cluster.base / name).rglob("*.ipynb")]
+        assert not leftovers, f"{name} kept {leftovers}"
+
+
+def test_a_worker_killed_mid_run_loses_no_learner(cluster, local_grades, tmp_path):
+    """Run last in this module: it leaves the cluster one worker short."""
+    submissions = _write_class(tmp_path / "submissions")
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "autograder", "grade", LESSON, str(submissions), "--out",
+               str(out), "--scheduler-file", str(cluster.scheduler_file)]
+    grading = subprocess.Popen(command, cwd=Path(__file__).resolve().parent.parent,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    log = out / "autograder.log"
+    deadline = time.monotonic() + 600
+    # Once the first learner is back, both workers hold a task (six learners, one thread each).
+    while "(on the cluster)" not in (log.read_text() if log.is_file() else ""):
+        assert grading.poll() is None, grading.communicate()
+        assert time.monotonic() < deadline, "no learner was graded on the cluster"
+        time.sleep(0.2)
+    cluster.kill(cluster.workers[0])
+    stdout, stderr = grading.communicate(timeout=600)
+    assert grading.returncode == 0, f"{stdout}\n{stderr}"
+    with (out / "grades.csv").open(encoding="utf-8") as handle:
+        learners = [line.split(",")[0] for line in handle.read().splitlines()[1:]]
+    assert sorted(learners) == sorted(_class()), "every learner appears once"
+    assert read_grades(out / "grades.csv") == local_grades
