@@ -61,21 +61,38 @@ def source_bundle(source: Path, assignment: str, course_config: Path) -> bytes:
     return buffer.getvalue()
 
 
-def task_key(bundle: bytes, assignment: str, student_id: str, files: dict[str, bytes],
+# Learners per task: starting nbgrader, registering the assignment and a kernel template cost a
+# few seconds per task, so a task grades a batch (warm kernels from two learners on). Batches are
+# small enough that every worker thread gets about BATCHES_PER_THREAD of them (a slow or lost
+# one delays few learners) and at most MAX_BATCH learners.
+BATCHES_PER_THREAD = 2
+MAX_BATCH = 10
+
+
+def batches(student_ids: list[str], threads: int) -> list[list[str]]:
+    """`student_ids` cut into batches for a cluster of `threads` worker threads in all."""
+    size = max(1, min(MAX_BATCH, len(student_ids) // max(1, threads * BATCHES_PER_THREAD)))
+    return [student_ids[start:start + size] for start in range(0, len(student_ids), size)]
+
+
+def task_key(bundle: bytes, assignment: str, learners: dict[str, dict[str, bytes]],
              options: dict) -> str:
     """The task's Dask key: a hash of everything the grading depends on."""
     digest = hashlib.sha256(bundle)
-    digest.update(json.dumps([assignment, student_id, options], sort_keys=True).encode())
-    for name in sorted(files):
-        digest.update(name.encode() + b"\0" + hashlib.sha256(files[name]).digest())
-    return f"gradclip-grade-{student_id}-{digest.hexdigest()[:32]}"
+    digest.update(json.dumps([assignment, options], sort_keys=True).encode())
+    for student_id in sorted(learners):
+        for name in sorted(learners[student_id]):
+            digest.update(f"{student_id}\0{name}\0".encode()
+                          + hashlib.sha256(learners[student_id][name]).digest())
+    return f"gradclip-grade-{digest.hexdigest()[:32]}"
 
 
-def grade_learner(bundle: bytes, assignment: str, student_id: str, files: dict[str, bytes],
-                  options: dict) -> dict:
-    """Grade one learner where this runs (a Dask worker). Returns {"outcome": the status as
-    grades.csv writes it, or None when graded; "notebooks": {name: the notebook nbgrader
-    executed}; "log": what nbgrader printed}. Nothing outside a temporary folder is written."""
+def grade_learners(bundle: bytes, assignment: str, learners: dict[str, dict[str, bytes]],
+                   options: dict) -> dict[str, dict]:
+    """Grade a batch of learners ({student_id: {notebook: its bytes}}) where this runs (a Dask
+    worker). Returns, for each, {"outcome": the status as grades.csv writes it, or None when
+    graded; "notebooks": {name: the notebook nbgrader executed}; "log": what nbgrader printed;
+    "seconds"}. Nothing outside a temporary folder is written."""
     from autograder.course import Course
     from autograder.grade import grade
     from autograder.layout import OutputLayout
@@ -86,22 +103,33 @@ def grade_learner(bundle: bytes, assignment: str, student_id: str, files: dict[s
         course_root.mkdir()
         with tarfile.open(fileobj=io.BytesIO(bundle)) as archive:
             archive.extractall(course_root, filter="data")
-        learner = base / "submissions" / student_id
-        learner.mkdir(parents=True)
-        for name, content in files.items():
-            (learner / name).write_bytes(content)
+        for student_id, files in learners.items():
+            (base / "submissions" / student_id).mkdir(parents=True)
+            for name, content in files.items():
+                (base / "submissions" / student_id / name).write_bytes(content)
         out = base / "out"
         rows = grade(Course(course_root), assignment, base / "submissions", out, jobs=1,
                      class_report=False, **options)
         layout = OutputLayout(out)
-        executed, failures = {}, []
+        log = layout.log.read_text(encoding="utf-8") if layout.log.is_file() else ""
+        results = {student_id: {"outcome": None, "notebooks": {}, "log": "", "seconds": None}
+                   for student_id in learners}
         for row in rows:
-            path = layout.autograded(student_id, assignment) / row.notebook
+            result = results[row.student_id]
+            result["seconds"] = row.seconds
+            result["log"] = _learner_log(log, row.student_id)
+            path = layout.autograded(row.student_id, assignment) / row.notebook
             if path.is_file():
-                executed[row.notebook] = path.read_bytes()
-            else:  # nbgrader left nothing to score: the reason is the outcome
-                failures.append(str(row.outcome) if not row.outcome.has_grades
-                                else "error: the worker's nbgrader wrote no graded notebook")
-        return {"outcome": failures[0] if failures else None, "notebooks": executed,
-                "log": layout.log.read_text(encoding="utf-8") if layout.log.is_file() else "",
-                "seconds": rows[0].seconds if rows else None}
+                result["notebooks"][row.notebook] = path.read_bytes()
+            elif result["outcome"] is None:  # nbgrader left nothing to score: say why
+                result["outcome"] = (str(row.outcome) if not row.outcome.has_grades
+                                     else "error: the worker's nbgrader wrote no graded notebook")
+        return results
+
+
+def _learner_log(log: str, student_id: str) -> str:
+    """The part of a grading run's log about one learner (autograder.grade writes a section
+    beginning `$ nbgrader ACTION ASSIGNMENT --student=ID` for each)."""
+    sections = log.split("\n$ ")
+    return "\n".join(f"$ {section}" for section in sections
+                     if f"--student={student_id}\n" in section.split("\n", 1)[0] + "\n")

@@ -39,7 +39,13 @@ import nbformat
 from jupyter_core.paths import jupyter_config_path
 from traitlets.config.loader import PyFileConfigLoader
 
-from autograder.cluster import ClusterAddress, grade_learner, source_bundle, task_key
+from autograder.cluster import (
+    ClusterAddress,
+    batches,
+    grade_learners,
+    source_bundle,
+    task_key,
+)
 from autograder.collect import DEFAULT_ZIP_PATTERN, unpack_zip
 from autograder.course import (
     STUDENT_ID,
@@ -392,9 +398,10 @@ def _autograde_all(workers: list[Worker], to_grade: list[Submission],
 def _grade_on_cluster(worker: Worker, to_grade: list[Submission], assignment: str,
                       layout: OutputLayout, settings: GradingOptions,
                       bundle: bytes) -> tuple[dict[str, Outcome], dict[str, float]]:
-    """Each learner in `to_grade` executed as a Dask task (autograder.cluster.grade_learner),
-    then scored here, in the gradebook's only writer, without running it again (`worker`'s
-    "import"), and given feedback. Returns what `_autograde_all` does."""
+    """The learners in `to_grade` executed as Dask tasks, a batch per task
+    (autograder.cluster.grade_learners), then each scored here, in the gradebook's only writer,
+    without running it again (`worker`'s "import"), and given feedback. Returns what
+    `_autograde_all` does."""
     from distributed import as_completed
     from tqdm import tqdm
 
@@ -405,56 +412,72 @@ def _grade_on_cluster(worker: Worker, to_grade: list[Submission], assignment: st
     client = settings.cluster.connect()
     try:
         shared_bundle = client.scatter(bundle, hash=True)  # sent to each worker once
+        threads = sum(client.nthreads().values())
         futures = {}
-        for submission in to_grade:
-            student_id = submission.student_id
-            folder = layout.submitted(student_id, assignment)
-            files = {name: (folder / name).read_bytes() for name in submission.notebooks}
-            future = client.submit(grade_learner, shared_bundle, assignment, student_id, files,
-                                   options, pure=True,
-                                   key=task_key(bundle, assignment, student_id, files, options))
-            futures[future] = submission
+        for batch in batches([submission.student_id for submission in to_grade], threads):
+            learners = {student_id: {name: path.read_bytes() for name, path in
+                                     _submitted_notebooks(layout, assignment, student_id)}
+                        for student_id in batch}
+            future = client.submit(grade_learners, shared_bundle, assignment, learners, options,
+                                   pure=True, key=task_key(bundle, assignment, learners, options))
+            futures[future] = batch
         bar = tqdm(total=len(to_grade), desc=f"grading {assignment} on the cluster",
                    unit="learner", disable=not settings.progress or not to_grade, file=sys.stderr)
         for future in as_completed(list(futures)):
-            student_id = futures[future].student_id
-            outcome, text = _import_result(worker, future, assignment, student_id, layout,
-                                           settings)
-            with layout.log.open("a", encoding="utf-8") as handle:
-                handle.write(f"$ grade {assignment} --student={student_id} (on the cluster)\n"
-                             f"{text}\n")
-            if outcome is not None:
-                failed[student_id] = outcome
-                shutil.rmtree(layout.autograded(student_id, assignment), ignore_errors=True)
-            elif future.result().get("seconds") is not None:
-                seconds[student_id] = future.result()["seconds"]
-            bar.set_postfix(failed=len(failed))
-            bar.update()
+            for student_id, (outcome, text) in _import_batch(worker, future, futures[future],
+                                                             assignment, layout, settings):
+                with layout.log.open("a", encoding="utf-8") as handle:
+                    handle.write(f"$ grade {assignment} --student={student_id} (on the "
+                                 f"cluster)\n{text}\n")
+                if outcome is not None:
+                    failed[student_id] = outcome
+                    shutil.rmtree(layout.autograded(student_id, assignment), ignore_errors=True)
+                bar.set_postfix(failed=len(failed))
+                bar.update()
+            for student_id, result in _batch_results(future).items():
+                if result.get("seconds") is not None and student_id not in failed:
+                    seconds[student_id] = result["seconds"]
         bar.close()
     finally:
         client.close()
     return failed, seconds
 
 
-def _import_result(worker: Worker, future, assignment: str, student_id: str,
-                   layout: OutputLayout, settings: GradingOptions) -> tuple[Outcome | None, str]:
-    """Score one learner's notebooks as a cluster worker executed them: (its outcome if that
-    failed, else None; the log to keep)."""
+def _submitted_notebooks(layout: OutputLayout, assignment: str, student_id: str):
+    """(name, path) of each notebook of a learner's copy in the run's nbgrader course."""
+    folder = layout.submitted(student_id, assignment)
+    return [(path.name, path) for path in sorted(folder.glob("*.ipynb"))]
+
+
+def _batch_results(future) -> dict[str, dict]:
+    """A finished task's results, or {} when it raised."""
+    return future.result() if future.status == "finished" else {}
+
+
+def _import_batch(worker: Worker, future, batch: list[str], assignment: str,
+                  layout: OutputLayout, settings: GradingOptions):
+    """(student_id, (its outcome if grading failed, else None; the log to keep)) for each
+    learner of a finished task's `batch`, each scored from the notebooks the cluster executed."""
     try:
-        result = future.result()
+        results = future.result()
     except Exception as error:  # noqa: BLE001  (the task's own error, raised on the worker)
-        return Outcome.error(f"the cluster could not grade it ({type(error).__name__}: "
-                             f"{error})"), ""
-    if result["outcome"] is not None:
-        return Outcome.parse(result["outcome"]), result["log"]
-    executed = layout.workspace / EXECUTED_FOLDER / student_id / assignment
-    if executed.exists():
-        shutil.rmtree(executed)
-    shutil.copytree(layout.submitted(student_id, assignment), executed)  # receipts too
-    for name, content in result["notebooks"].items():
-        (executed / name).write_bytes(content)
-    failure, text = _ask(worker, "import", student_id, settings.notebook_timeout)
-    return failure, result["log"] + text
+        outcome = Outcome.error(f"the cluster could not grade it ({type(error).__name__}: "
+                                f"{error})")
+        for student_id in batch:
+            yield student_id, (outcome, "")
+        return
+    for student_id, result in results.items():
+        if result["outcome"] is not None:
+            yield student_id, (Outcome.parse(result["outcome"]), result["log"])
+            continue
+        executed = layout.workspace / EXECUTED_FOLDER / student_id / assignment
+        if executed.exists():
+            shutil.rmtree(executed)
+        shutil.copytree(layout.submitted(student_id, assignment), executed)  # receipts too
+        for name, content in result["notebooks"].items():
+            (executed / name).write_bytes(content)
+        failure, text = _ask(worker, "import", student_id, settings.notebook_timeout)
+        yield student_id, (failure, result["log"] + text)
 
 
 def _ask(worker: Worker, action: str, student_id: str,

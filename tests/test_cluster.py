@@ -106,3 +106,27 @@ def test_a_worker_killed_mid_run_loses_no_learner(cluster, local_grades, tmp_pat
         learners = [line.split(",")[0] for line in handle.read().splitlines()[1:]]
     assert sorted(learners) == sorted(_class()), "every learner appears once"
     assert read_grades(out / "grades.csv") == local_grades
+
+
+def test_batches_cover_every_learner_once_and_stay_small():
+    from autograder.cluster import MAX_BATCH, batches
+
+    for count, threads in [(1, 4), (6, 2), (20, 1), (20, 2), (1000, 8)]:
+        learners = [f"s{index}" for index in range(count)]
+        cut = batches(learners, threads)
+        assert [learner for batch in cut for learner in batch] == learners
+        assert all(1 <= len(batch) <= MAX_BATCH for batch in cut)
+        assert len(cut) >= min(count, 2 * threads), (count, threads, len(cut))
+
+
+def test_a_task_is_keyed_by_its_inputs():
+    from autograder.cluster import task_key
+
+    learners = {"ada": {"a.ipynb": b"{}"}}
+    key = task_key(b"bundle", LESSON, learners, {"timeout": 120})
+    assert key == task_key(b"bundle", LESSON, {"ada": {"a.ipynb": b"{}"}}, {"timeout": 120})
+    for other in [task_key(b"bundle2", LESSON, learners, {"timeout": 120}),
+                  task_key(b"bundle", LESSON, {"ada": {"a.ipynb": b"{ }"}}, {"timeout": 120}),
+                  task_key(b"bundle", LESSON, {"bob": {"a.ipynb": b"{}"}}, {"timeout": 120}),
+                  task_key(b"bundle", LESSON, learners, {"timeout": 60})]:
+        assert other != key
