@@ -1,18 +1,21 @@
 """`grade --cluster ADDRESS` / `--scheduler-file FILE`: every learner a Dask task on some worker.
 
-A task is a pure function (`grade_learner`) of the assignment's source bundle (its source folder
-and the course's nbgrader_config.py, as a tar archive), one learner's files and the grading
-options. On the worker it grades that one learner with `autograder.grade.grade` in a temporary
+A task is a pure function (`grade_learners`) of the assignment's source bundle (its source folder
+and the course's nbgrader_config.py, as a tar archive), a batch of learners' notebooks and the
+grading options. On the worker it grades those learners with `autograder.grade.grade` in a temporary
 folder (sandboxed as locally, with the same limits; a worker without bubblewrap refuses unless
 --no-sandbox was given) and returns the notebooks as nbgrader executed them, the outcome and the
-log. Workers need no file system shared with the instructor's machine, and never see the
-gradebook or another learner's files.
+log. Workers need no file system shared with the instructor's machine and never see the
+gradebook; a worker holds only the notebooks of its batches, and each learner's kernel, in its
+sandbox, sees none of them.
 
 The instructor's process is the only gradebook writer: it places each returned notebook in the
 run's nbgrader course and has nbgrader score it without executing it again (the worker's
 "import" action: nbgrader's autograde with its Execute step left out), then writes the feedback.
 Tasks are keyed by a hash of their inputs, so a task that runs twice (a worker lost, a retry)
-is one result; Dask reschedules the tasks of a worker that dies.
+is one result; Dask reschedules the tasks of a worker that dies, and a batch that fails as a
+whole (its worker killed again and again) is graded again one learner per task, so that only the
+learner who caused it fails.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import tarfile
 import tempfile
 from dataclasses import dataclass
@@ -49,15 +53,20 @@ def source_bundle(source: Path, assignment: str, course_config: Path) -> bytes:
     """The course's nbgrader_config.py and the assignment's source folder, as a tar archive of
     a course root with nbgrader's folder names (source/ASSIGNMENT/)."""
     buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as archive:
+    # Links are followed (dereference), as the local run's copy of the source follows them: a
+    # linked data folder travels as its files.
+    with tarfile.open(fileobj=buffer, mode="w", dereference=True) as archive:
         config = (course_config.read_text(encoding="utf-8")
                   + '\nc.CourseDirectory.source_directory = "source"\n').encode("utf-8")
         entry = tarfile.TarInfo("nbgrader_config.py")
         entry.size = len(config)
         archive.addfile(entry, io.BytesIO(config))
-        for path in sorted(source.rglob("*")):
-            if path.is_file() and ".ipynb_checkpoints" not in path.parts:
-                archive.add(path, arcname=f"source/{assignment}/{path.relative_to(source)}")
+        for folder, subfolders, files in os.walk(source, followlinks=True):
+            subfolders[:] = sorted(name for name in subfolders if name != ".ipynb_checkpoints")
+            for name in sorted(files):
+                path = Path(folder) / name
+                if path.is_file():
+                    archive.add(path, arcname=f"source/{assignment}/{path.relative_to(source)}")
     return buffer.getvalue()
 
 

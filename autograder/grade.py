@@ -84,6 +84,8 @@ c.CourseDirectory.submitted_directory = "submitted"
 c.CourseDirectory.autograded_directory = "autograded"
 c.CourseDirectory.feedback_directory = "feedback"
 """
+# How long `grade --cluster` waits for the cluster's first worker (queued batch jobs).
+CLUSTER_WORKER_WAIT = 300
 # nbgrader's own folders in a course root: the gradebook, hand-ins, grading results.
 NBGRADER_PRIVATE = ("gradebook.db", "submitted", "autograded", "feedback")
 DEFAULT_EXCHANGE = "/srv/nbgrader/exchange"
@@ -219,8 +221,10 @@ def grade(course: Course, assignment: str, submissions: Path, out: Path,
     released = {name: layout.released(assignment, name) for name in notebooks}
     pairs = class_similarity(_graded_files(found, layout, assignment), released)
     write_similarity_csv(pairs, layout.similarity_csv)
-    write_report(ClassSummary(assignment, rows, cells, pairs, time.monotonic() - started, jobs),
-                 layout.report)
+    graded_by = ("a Dask cluster" if settings.cluster
+                 else f"{jobs} job{'' if jobs == 1 else 's'} on this machine")
+    write_report(ClassSummary(assignment, rows, cells, pairs, time.monotonic() - started,
+                              graded_by), layout.report)
     return rows
 
 
@@ -400,32 +404,45 @@ def _grade_on_cluster(worker: Worker, to_grade: list[Submission], assignment: st
                       bundle: bytes) -> tuple[dict[str, Outcome], dict[str, float]]:
     """The learners in `to_grade` executed as Dask tasks, a batch per task
     (autograder.cluster.grade_learners), then each scored here, in the gradebook's only writer,
-    without running it again (`worker`'s "import"), and given feedback. Returns what
-    `_autograde_all` does."""
+    without running it again (`worker`'s "import"), and given feedback. A batch whose task
+    fails as a whole is graded again one learner per task. Returns what `_autograde_all` does."""
     from distributed import as_completed
     from tqdm import tqdm
 
-    options = {"timeout": settings.timeout, "notebook_timeout": settings.notebook_timeout,
-               "memory_bytes": settings.memory_bytes, "sandbox": settings.sandbox}
     failed: dict[str, Outcome] = {}
     seconds: dict[str, float] = {}
+    if not to_grade:  # a re-run that only rewrites feedback needs no cluster
+        return failed, seconds
+    options = {"timeout": settings.timeout, "notebook_timeout": settings.notebook_timeout,
+               "memory_bytes": settings.memory_bytes, "sandbox": settings.sandbox,
+               "warm_kernels": settings.warm_kernels}
     client = settings.cluster.connect()
     try:
-        shared_bundle = client.scatter(bundle, hash=True)  # sent to each worker once
-        threads = sum(client.nthreads().values())
-        futures = {}
-        for batch in batches([submission.student_id for submission in to_grade], threads):
+        shared_bundle, threads = _share_bundle(client, bundle, settings.cluster)
+
+        def submit(batch: list[str]):
             learners = {student_id: {name: path.read_bytes() for name, path in
                                      _submitted_notebooks(layout, assignment, student_id)}
                         for student_id in batch}
             future = client.submit(grade_learners, shared_bundle, assignment, learners, options,
                                    pure=True, key=task_key(bundle, assignment, learners, options))
             futures[future] = batch
+            return future
+
+        futures: dict = {}
+        done = as_completed([submit(batch) for batch in
+                             batches([submission.student_id for submission in to_grade],
+                                     threads)])
         bar = tqdm(total=len(to_grade), desc=f"grading {assignment} on the cluster",
-                   unit="learner", disable=not settings.progress or not to_grade, file=sys.stderr)
-        for future in as_completed(list(futures)):
-            for student_id, (outcome, text) in _import_batch(worker, future, futures[future],
-                                                             assignment, layout, settings):
+                   unit="learner", disable=not settings.progress, file=sys.stderr)
+        for future in done:
+            batch = futures[future]
+            if future.status != "finished" and len(batch) > 1:
+                for student_id in batch:  # only the learner who makes it fail should fail
+                    done.add(submit([student_id]))
+                continue
+            for student_id, (outcome, text) in _import_batch(worker, future, batch, assignment,
+                                                             layout, settings):
                 with layout.log.open("a", encoding="utf-8") as handle:
                     handle.write(f"$ grade {assignment} --student={student_id} (on the "
                                  f"cluster)\n{text}\n")
@@ -441,6 +458,19 @@ def _grade_on_cluster(worker: Worker, to_grade: list[Submission], assignment: st
     finally:
         client.close()
     return failed, seconds
+
+
+def _share_bundle(client, bundle: bytes, cluster: ClusterAddress):
+    """(the bundle scattered to the cluster, its number of worker threads); a cluster without
+    workers (Slurm jobs still queued, an adaptive cluster at zero) is reported, not a crash."""
+    try:
+        client.wait_for_workers(1, timeout=CLUSTER_WORKER_WAIT)
+        return client.scatter(bundle, hash=True), sum(client.nthreads().values())
+    except (TimeoutError, OSError) as error:
+        raise AutograderError(
+            f"the Dask cluster at {cluster.scheduler_file or cluster.address} has no workers "
+            f"after {CLUSTER_WORKER_WAIT} s ({error}); start some (dask worker ..., "
+            "cluster.scale(...)) and grade again: nothing was graded") from error
 
 
 def _submitted_notebooks(layout: OutputLayout, assignment: str, student_id: str):
@@ -685,9 +715,17 @@ def _cell_keys(cell) -> list[str]:
     later; a learner's edits to the metadata leave it alone), then by nbgrader grade_id, what
     plain nbgrader matches by, and all there is in notebooks of nbformat 4.0 to 4.4, which have
     no cell ids (older Jupyter, Colab)."""
-    keys = [f"id:{cell['id']}"] if cell.get("id") else []
-    grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-    return [*keys, f"grade_id:{grade_id}"] if grade_id else keys
+    keys = [f"id:{cell['id']}"] if isinstance(cell.get("id"), str) and cell["id"] else []
+    grade_id = _nbgrader_metadata(cell).get("grade_id")
+    return [*keys, f"grade_id:{grade_id}"] if isinstance(grade_id, str) and grade_id else keys
+
+
+def _nbgrader_metadata(cell) -> dict:
+    """A cell's nbgrader metadata, {} where there is none or it is not a mapping (nbformat's
+    schema lets a hand-in hold any JSON there)."""
+    metadata = cell.get("metadata")
+    nbgrader = metadata.get("nbgrader") if isinstance(metadata, dict) else None
+    return nbgrader if isinstance(nbgrader, dict) else {}
 
 
 def _with_source_metadata(path: Path, source_metadata: dict[str, dict]) -> bytes:
@@ -703,7 +741,8 @@ def _with_source_metadata(path: Path, source_metadata: dict[str, dict]) -> bytes
                          if key in source_metadata), None)
         if original is not None:
             cell.metadata["nbgrader"] = copy.deepcopy(original)
-        elif cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") not in source_ids:
+        elif not (isinstance(grade_id := _nbgrader_metadata(cell).get("grade_id"), str)
+                  and grade_id in source_ids):
             cell.get("metadata", {}).pop("nbgrader", None)  # not a cell the course grades
     return nbformat.writes(notebook).encode("utf-8")
 

@@ -43,7 +43,7 @@ class ClassSummary:
     cells: dict         # notebook -> [GradeCell]
     pairs: list         # autograder.similarity.SimilarPair
     wall_seconds: float
-    jobs: int
+    graded_by: str      # "2 jobs on this machine", "a Dask cluster"
 
 
 def write_report(summary: ClassSummary, path: Path) -> None:
@@ -56,9 +56,9 @@ def render(summary: ClassSummary) -> str:
     sections = [
         f"<h1>{_e(title)}</h1>",
         f"<p class='muted'>{len(learners)} learners, graded {datetime.now():%Y-%m-%d %H:%M} "
-        f"in {summary.wall_seconds:.0f} s with {summary.jobs} job"
-        f"{'' if summary.jobs == 1 else 's'}. Grades: <code>grades.csv</code>; feedback: "
-        "<code>feedback/</code>; similar pairs: <code>similarity.csv</code>.</p>",
+        f"in {summary.wall_seconds:.0f} s by {_e(summary.graded_by)}. Grades: "
+        "<code>grades.csv</code>; feedback: <code>feedback/</code>; similar pairs: "
+        "<code>similarity.csv</code>.</p>",
         _status_section(summary),
         *(_notebook_section(summary, notebook) for notebook in summary.cells),
         _review_section(summary),
@@ -171,7 +171,9 @@ def _similarity_section(summary: ClassSummary) -> str:
 
 
 def _time_section(summary: ClassSummary) -> str:
-    seconds = [row.seconds for row in summary.rows if row.seconds is not None]
+    # One figure per learner (a learner's notebooks are graded together).
+    seconds = list({row.student_id: row.seconds for row in summary.rows
+                    if row.seconds is not None}.values())
     text = (f"<h2>Grading time</h2><p>The whole run: {summary.wall_seconds:.0f} s. ")
     if not seconds:
         return text + "No learner was autograded in this run.</p>"

@@ -130,3 +130,31 @@ def test_a_task_is_keyed_by_its_inputs():
                   task_key(b"bundle", LESSON, {"bob": {"a.ipynb": b"{}"}}, {"timeout": 120}),
                   task_key(b"bundle", LESSON, learners, {"timeout": 60})]:
         assert other != key
+
+
+def test_the_source_bundle_follows_links_as_the_local_copy_does(tmp_path):
+    """A source folder may link to shared data; the workers get the files, as a local run's
+    copy of the source (shutil.copytree) does, not links they could not resolve."""
+    import io
+    import tarfile
+
+    from autograder.cluster import source_bundle
+
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / "table.csv").write_text("1,2\n")
+    source = tmp_path / "source" / LESSON
+    (source / ".ipynb_checkpoints").mkdir(parents=True)
+    (source / ".ipynb_checkpoints" / "old.ipynb").write_text("{}")
+    (source / "lesson.ipynb").write_text("{}")
+    (source / "data").symlink_to(shared, target_is_directory=True)
+    (source / "same.csv").symlink_to(shared / "table.csv")
+    config = tmp_path / "nbgrader_config.py"
+    config.write_text("c = get_config()  # noqa: F821\n")
+    with tarfile.open(fileobj=io.BytesIO(source_bundle(source, LESSON, config))) as archive:
+        members = {member.name: member for member in archive.getmembers()}
+        assert sorted(members) == ["nbgrader_config.py", f"source/{LESSON}/data/table.csv",
+                                   f"source/{LESSON}/lesson.ipynb", f"source/{LESSON}/same.csv"]
+        assert all(member.isfile() for member in members.values())
+        settings = archive.extractfile("nbgrader_config.py").read().decode()
+    assert 'source_directory = "source"' in settings
