@@ -199,8 +199,7 @@ def grade(course: Course, assignment: str, submissions: Path, out: Path,
                                   f"{_shown(db_url)}; see {log}")
         if settings.cluster:
             failed, seconds = _grade_on_cluster(workers[0], to_grade, assignment, layout,
-                                                settings, bundle=source_bundle(
-                                                    source, assignment, course.config_file))
+                                                settings, course)
             _autograde_all(workers, [], feedback_only, assignment, layout, settings)
         else:
             failed, seconds = _autograde_all(workers, to_grade, feedback_only, assignment,
@@ -401,7 +400,7 @@ def _autograde_all(workers: list[Worker], to_grade: list[Submission],
 
 def _grade_on_cluster(worker: Worker, to_grade: list[Submission], assignment: str,
                       layout: OutputLayout, settings: GradingOptions,
-                      bundle: bytes) -> tuple[dict[str, Outcome], dict[str, float]]:
+                      course: Course) -> tuple[dict[str, Outcome], dict[str, float]]:
     """The learners in `to_grade` executed as Dask tasks, a batch per task
     (autograder.cluster.grade_learners), then each scored here, in the gradebook's only writer,
     without running it again (`worker`'s "import"), and given feedback. A batch whose task
@@ -416,13 +415,15 @@ def _grade_on_cluster(worker: Worker, to_grade: list[Submission], assignment: st
     options = {"timeout": settings.timeout, "notebook_timeout": settings.notebook_timeout,
                "memory_bytes": settings.memory_bytes, "sandbox": settings.sandbox,
                "warm_kernels": settings.warm_kernels}
+    bundle = source_bundle(course.source_dir(assignment), assignment, course.config_file)
+    handed_in = _graded_files(to_grade, layout, assignment)
     client = settings.cluster.connect()
     try:
         shared_bundle, threads = _share_bundle(client, bundle, settings.cluster)
 
         def submit(batch: list[str]):
-            learners = {student_id: {name: path.read_bytes() for name, path in
-                                     _submitted_notebooks(layout, assignment, student_id)}
+            learners = {student_id: {name: path.read_bytes()
+                                     for name, path in handed_in[student_id].items()}
                         for student_id in batch}
             future = client.submit(grade_learners, shared_bundle, assignment, learners, options,
                                    pure=True, key=task_key(bundle, assignment, learners, options))
@@ -441,19 +442,18 @@ def _grade_on_cluster(worker: Worker, to_grade: list[Submission], assignment: st
                 for student_id in batch:  # only the learner who makes it fail should fail
                     done.add(submit([student_id]))
                 continue
-            for student_id, (outcome, text) in _import_batch(worker, future, batch, assignment,
-                                                             layout, settings):
+            for student_id, outcome, text, took in _import_batch(worker, future, batch,
+                                                                 assignment, layout, settings):
                 with layout.log.open("a", encoding="utf-8") as handle:
                     handle.write(f"$ grade {assignment} --student={student_id} (on the "
                                  f"cluster)\n{text}\n")
                 if outcome is not None:
                     failed[student_id] = outcome
                     shutil.rmtree(layout.autograded(student_id, assignment), ignore_errors=True)
+                elif took is not None:
+                    seconds[student_id] = took
                 bar.set_postfix(failed=len(failed))
                 bar.update()
-            for student_id, result in _batch_results(future).items():
-                if result.get("seconds") is not None and student_id not in failed:
-                    seconds[student_id] = result["seconds"]
         bar.close()
     finally:
         client.close()
@@ -473,32 +473,22 @@ def _share_bundle(client, bundle: bytes, cluster: ClusterAddress):
             "cluster.scale(...)) and grade again: nothing was graded") from error
 
 
-def _submitted_notebooks(layout: OutputLayout, assignment: str, student_id: str):
-    """(name, path) of each notebook of a learner's copy in the run's nbgrader course."""
-    folder = layout.submitted(student_id, assignment)
-    return [(path.name, path) for path in sorted(folder.glob("*.ipynb"))]
-
-
-def _batch_results(future) -> dict[str, dict]:
-    """A finished task's results, or {} when it raised."""
-    return future.result() if future.status == "finished" else {}
-
-
 def _import_batch(worker: Worker, future, batch: list[str], assignment: str,
                   layout: OutputLayout, settings: GradingOptions):
-    """(student_id, (its outcome if grading failed, else None; the log to keep)) for each
-    learner of a finished task's `batch`, each scored from the notebooks the cluster executed."""
+    """(student_id, its outcome if grading failed else None, the log to keep, the seconds its
+    grading took on the worker) for each learner of a finished task's `batch`, each scored from
+    the notebooks the cluster executed."""
     try:
         results = future.result()
     except Exception as error:  # noqa: BLE001  (the task's own error, raised on the worker)
         outcome = Outcome.error(f"the cluster could not grade it ({type(error).__name__}: "
                                 f"{error})")
         for student_id in batch:
-            yield student_id, (outcome, "")
+            yield student_id, outcome, "", None
         return
     for student_id, result in results.items():
         if result["outcome"] is not None:
-            yield student_id, (Outcome.parse(result["outcome"]), result["log"])
+            yield student_id, Outcome.parse(result["outcome"]), result["log"], None
             continue
         executed = layout.workspace / EXECUTED_FOLDER / student_id / assignment
         if executed.exists():
@@ -507,7 +497,7 @@ def _import_batch(worker: Worker, future, batch: list[str], assignment: str,
         for name, content in result["notebooks"].items():
             (executed / name).write_bytes(content)
         failure, text = _ask(worker, "import", student_id, settings.notebook_timeout)
-        yield student_id, (failure, result["log"] + text)
+        yield student_id, failure, result["log"] + text, result["seconds"]
 
 
 def _ask(worker: Worker, action: str, student_id: str,

@@ -41,7 +41,6 @@ from autograder.course import Course, nbgrader_env  # noqa: E402
 
 LESSONS = ("03_the_cliff", "04_clipping_numpy")
 LESSON = "04_clipping_numpy"  # the cluster benchmark's
-NOTEBOOK = "clipping_numpy.ipynb"
 NBGRADER_CONFIG = """\
 c = get_config()  # noqa: F821
 c.CourseDirectory.course_id = "bench"
