@@ -11,10 +11,17 @@ hidden test, restored into its test cell. Handing that back publishes the hidden
   message, written for learners) but not its traceback, whose frames quote the test's code;
 - any line of a hidden test that turns up in an output (printed by the learner's code, which can
   read its caller's frame) is replaced by a note.
+
+`FeedbackExporter` is the HTML exporter `GenerateFeedback` uses (its `exporter_class`): nbconvert's
+own, except that the compiled templates are kept for the next learner. nbgrader makes a new
+exporter, and so a new Jinja environment, for every learner, which would compile the same nine
+templates again each time.
 """
 
 from __future__ import annotations
 
+import jinja2
+from nbconvert.exporters import HTMLExporter
 from nbgrader.preprocessors import ClearHiddenTests
 
 from autograder.kernel_guard import GUARD_MIME
@@ -86,3 +93,31 @@ def _split(source: str, begin: str, end: str) -> tuple[list[str], list[str]]:
         else:
             (hidden if inside else public).append(line)
     return public, hidden
+
+
+class _CompiledTemplates(jinja2.BytecodeCache):
+    """Jinja's compiled templates, kept in this process's memory. Jinja keys each by the
+    template's name and checks it against the template's source, so an edited template is
+    compiled again."""
+
+    def __init__(self) -> None:
+        self.compiled: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        if bucket.key in self.compiled:
+            bucket.bytecode_from_string(self.compiled[bucket.key])
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        self.compiled[bucket.key] = bucket.bytecode_to_string()
+
+
+_COMPILED_TEMPLATES = _CompiledTemplates()
+
+
+class FeedbackExporter(HTMLExporter):
+    """nbconvert's HTML exporter, with the compiled templates shared by every learner's."""
+
+    def _create_environment(self):
+        environment = super()._create_environment()
+        environment.bytecode_cache = _COMPILED_TEMPLATES
+        return environment

@@ -20,9 +20,11 @@ autograder.sandbox.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import csv
 import dataclasses
+import importlib
 import os
 import pwd
 import queue
@@ -92,6 +94,9 @@ DEFAULT_EXCHANGE = "/srv/nbgrader/exchange"
 # What `nbgrader submit` writes beside the notebooks: when it was handed in, and the secret
 # that `nbgrader release_feedback` names the learner's feedback file by.
 SUBMISSION_RECEIPTS = ("timestamp.txt", "submission_secret.txt")
+# What this process imports once the learners are graded (the gradebook's API to read the
+# scores, copydetect for the similar hand-ins): over a second, taken while the workers start.
+LATER_IMPORTS = ("nbgrader.api", "copydetect.utils")
 
 
 @dataclass
@@ -186,6 +191,7 @@ def grade(course: Course, assignment: str, submissions: Path, out: Path,
     policy = dataclasses.replace(policy, warm_kernels=_warm_kernels(settings, policy,
                                                                      len(to_grade), jobs))
     workers = _start_workers(assignment, layout, settings, policy, jobs)
+    _import_meanwhile(LATER_IMPORTS)
     try:
         # The first worker registers the assignment (nbgrader generate_assignment) in the
         # process it grades in; the others import nbgrader meanwhile.
@@ -225,6 +231,16 @@ def grade(course: Course, assignment: str, submissions: Path, out: Path,
     write_report(ClassSummary(assignment, rows, cells, pairs, time.monotonic() - started,
                               graded_by), layout.report)
     return rows
+
+
+def _import_meanwhile(modules: tuple[str, ...]) -> None:
+    """Import `modules` in a thread of their own, while this one waits for the workers."""
+    def run() -> None:
+        for module in modules:
+            with contextlib.suppress(Exception):  # the import where it is needed will say why
+                importlib.import_module(module)
+
+    threading.Thread(target=run, name="gradclip-later-imports", daemon=True).start()
 
 
 def _graded_files(found: list[Submission], layout: OutputLayout,

@@ -36,10 +36,13 @@ import tempfile
 import time
 import uuid
 from dataclasses import asdict, dataclass, field
+from queue import Empty
 
-from jupyter_client.manager import AsyncKernelManager
+import zmq
+from jupyter_client.asynchronous import AsyncKernelClient
+from jupyter_client.manager import AsyncKernelManager, KernelManager
 from jupyter_client.provisioning import LocalProvisioner
-from traitlets import default
+from traitlets import Type, default
 
 from autograder import warm
 from autograder.warm import is_within, outermost
@@ -279,9 +282,85 @@ class WarmProvisioner(LocalProvisioner):
             sandbox_command(cmd, cwd, km._runtime_dir, self.policy, self.cgroup), **kwargs)
 
 
+# Waiting for a new kernel: how long its shell channel may take to answer kernel_info before it
+# is asked again (jupyter_client's own wait), and how long IOPub may take to show the answer's
+# "idle" status before it is asked again (it did not see the answer: it connected too late).
+SHELL_ANSWER_SECONDS = 1.0
+IOPUB_ANSWER_SECONDS = 0.05
+# How often a kernel that was told to end is checked (jupyter_client checks every 0.1 s; a
+# forked kernel ends in milliseconds, and each learner would wait out the rest).
+EXIT_POLL_SECONDS = 0.005
+# The client's sockets connect before the kernel has bound its own, and ZMQ tries again every
+# 100 ms: a forked kernel, ready in tens of milliseconds, would wait out the rest. Here: after 5 ms,
+# then twice as long each time, up to 100 ms (a cold kernel takes a second or more).
+RECONNECT_MILLISECONDS = (5, 100)
+
+
+class SandboxedKernelClient(AsyncKernelClient):
+    """jupyter_client's client, but a new kernel is ready as soon as both channels have shown an
+    answer to kernel_info. jupyter_client then waits for 0.2 s of silence on IOPub (and for 0.2 s
+    more whenever IOPub connected too late to see the first answer); here IOPub's wait ends with
+    the "idle" status of a kernel_info request, and a request that IOPub missed is repeated after
+    0.05 s (as jupyter_server's nudge repeats it). Each learner's kernel would otherwise cost
+    0.2 to 0.4 s of waiting. What else comes on IOPub or the shell channel belongs to kernel_info
+    requests, which nbclient, matching replies to its own requests, leaves alone."""
+
+    @default("context")
+    def _context_default(self):
+        context = super()._context_default()
+        context.setsockopt(zmq.RECONNECT_IVL, RECONNECT_MILLISECONDS[0])
+        context.setsockopt(zmq.RECONNECT_IVL_MAX, RECONNECT_MILLISECONDS[1])
+        return context
+
+    async def wait_for_ready(self, timeout: float | None = None) -> None:
+        if not isinstance(self.parent, KernelManager):  # jupyter_client's heartbeat wait first
+            return await super().wait_for_ready(timeout=timeout)
+        deadline = time.monotonic() + (float("inf") if timeout is None else timeout)
+        asked: set[str] = set()
+        reply = None
+        while reply is None:
+            asked.add(self.kernel_info())
+            seconds = max(0.0, min(SHELL_ANSWER_SECONDS, deadline - time.monotonic()))
+            reply = await self._first(self.shell_channel, asked, seconds,
+                                      lambda message: message["msg_type"] == "kernel_info_reply")
+            if reply is None:
+                await self._check_ready(deadline, timeout)
+        while await self._first(self.iopub_channel, asked, IOPUB_ANSWER_SECONDS, _idle) is None:
+            await self._check_ready(deadline, timeout)
+            asked.add(self.kernel_info())
+        self._handle_kernel_info_reply(reply)
+
+    async def _check_ready(self, deadline: float, timeout: float | None) -> None:
+        if not await self._async_is_alive():
+            raise RuntimeError("Kernel died before replying to kernel_info")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"Kernel didn't respond in {timeout:.0f} seconds")
+
+    @staticmethod
+    async def _first(channel, requests: set[str], seconds: float, wanted) -> dict | None:
+        """The first message on `channel` that answers one of `requests` and is `wanted`, or
+        None when none comes within `seconds` of the one before."""
+        while True:
+            try:
+                message = await channel.get_msg(timeout=seconds)
+            except Empty:
+                return None
+            if message["parent_header"].get("msg_id") in requests and wanted(message):
+                return message
+
+
+def _idle(message: dict) -> bool:
+    return message["msg_type"] == "status" and message["content"].get("execution_state") == "idle"
+
+
 class SandboxedKernelManager(AsyncKernelManager):
     """A kernel manager whose kernels run under the policy in GRADCLIP_SANDBOX: forked from the
     worker's warm template where it has one (autograder.warm), started cold otherwise."""
+
+    client_factory = Type(SandboxedKernelClient, klass=AsyncKernelClient, config=True)
+
+    async def _async_wait(self, pollinterval: float = 0.1) -> None:
+        await super()._async_wait(pollinterval=min(pollinterval, EXIT_POLL_SECONDS))
 
     @default("transport")
     def _default_transport(self) -> str:

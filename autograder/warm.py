@@ -49,9 +49,10 @@ import tempfile
 import time
 from dataclasses import dataclass
 
-# Always loaded: the kernel itself and the guard's first import (autograder.kernel_guard).
-BASE_MODULES = ["ipykernel.kernelapp", "ipykernel.ipkernel", "matplotlib_inline.backend_inline",
-                "numpy.testing", "autograder.kernel_guard"]
+# Always loaded: the kernel itself (its debugger brings debugpy, a tenth of a second that every
+# kernel would pay again when it starts) and the guard's first import (autograder.kernel_guard).
+BASE_MODULES = ["ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.debugger",
+                "matplotlib_inline.backend_inline", "numpy.testing", "autograder.kernel_guard"]
 INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
 START_SECONDS = 120   # the template's imports (PyTorch: seconds; more on a loaded machine)
 SPAWN_SECONDS = 60    # fork, namespaces, mounts: milliseconds; the margin is for a loaded machine

@@ -125,6 +125,11 @@ def serve(reply_fd: int, assignment: str, timeout: int) -> None:
     # would cost every point. Let the output take as long as a cell may.
     overrides.Execute.iopub_timeout = timeout
     overrides.Execute.kernel_manager_class = "autograder.sandbox.SandboxedKernelManager"
+    # Once the last cell has answered, everything is in the notebook: the kernel is killed, not
+    # asked to end (a kernel started cold takes 0.3 s to end, and a learner's atexit handler as
+    # long as it likes, up to jupyter_client's 5 s).
+    overrides.Execute.shutdown_kernel = "immediate"
+    overrides.GenerateFeedback.exporter_class = "autograder.feedback.FeedbackExporter"
     if os.environ.get(SHOW_HIDDEN_TESTS_VARIABLE) != "1":
         from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
         from nbgrader.preprocessors import GetGrades
