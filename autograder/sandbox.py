@@ -301,9 +301,10 @@ class SandboxedKernelClient(AsyncKernelClient):
     answer to kernel_info. jupyter_client then waits for 0.2 s of silence on IOPub (and for 0.2 s
     more whenever IOPub connected too late to see the first answer); here IOPub's wait ends with
     the "idle" status of a kernel_info request, and a request that IOPub missed is repeated after
-    0.05 s (as jupyter_server's nudge repeats it). Each learner's kernel would otherwise cost
-    0.2 to 0.4 s of waiting. What else comes on IOPub or the shell channel belongs to kernel_info
-    requests, which nbclient, matching replies to its own requests, leaves alone."""
+    0.05 s (jupyter_server's nudge repeats it every 0.5 s until IOPub shows something, for the
+    same reason: a subscription is not there until it is connected). Each learner's kernel would
+    otherwise cost 0.2 to 0.4 s of waiting. What else comes on IOPub or the shell channel belongs
+    to kernel_info requests, which nbclient, matching replies to its own requests, leaves alone."""
 
     @default("context")
     def _context_default(self):
