@@ -5,9 +5,12 @@ and the course's nbgrader_config.py, as a tar archive), a batch of learners' not
 grading options. On the worker it grades those learners with `autograder.grade.grade` in a temporary
 folder (sandboxed as locally, with the same limits; a worker without bubblewrap refuses unless
 --no-sandbox was given) and returns the notebooks as nbgrader executed them, the outcome and the
-log. Workers need no file system shared with the instructor's machine and never see the
-gradebook; a worker holds only the notebooks of its batches, and each learner's kernel, in its
-sandbox, sees none of them.
+log. That folder, with its nbgrader worker process and warm-kernel template, is a session kept
+for the assignment's next task on the same Dask worker (`_Session`): as a local job's, a Dask
+worker's kernels are forked from one template, not one per task. Workers need no file system
+shared with the instructor's machine and never see the gradebook; a worker holds only the
+notebooks of the batches it is grading, and each learner's kernel, in its sandbox, sees none of
+them.
 
 The instructor's process is the only gradebook writer: it places each returned notebook in the
 run's nbgrader course and has nbgrader score it without executing it again (the worker's
@@ -20,12 +23,17 @@ learner who caused it fails.
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import io
 import json
 import os
+import shutil
 import tarfile
 import tempfile
+import threading
+import weakref
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,8 +78,9 @@ def source_bundle(source: Path, assignment: str, course_config: Path) -> bytes:
     return buffer.getvalue()
 
 
-# Learners per task: starting nbgrader, registering the assignment and a kernel template cost a
-# few seconds per task, so a task grades a batch (warm kernels from two learners on). Batches are
+# Learners per task: each task registers the assignment again and is a round trip, and the first
+# on a worker starts nbgrader and a kernel template (a few seconds; the next reuse them, _Session),
+# so a task grades a batch. Batches are
 # small enough that every worker thread gets about BATCHES_PER_THREAD of them (a slow or lost
 # one delays few learners) and at most MAX_BATCH learners.
 BATCHES_PER_THREAD = 2
@@ -101,39 +110,148 @@ def grade_learners(bundle: bytes, assignment: str, learners: dict[str, dict[str,
     """Grade a batch of learners ({student_id: {notebook: its bytes}}) where this runs (a Dask
     worker). Returns, for each, {"outcome": the status as grades.csv writes it, or None when
     graded; "notebooks": {name: the notebook nbgrader executed}; "log": what nbgrader printed;
-    "seconds"}. Nothing outside a temporary folder is written."""
-    from autograder.course import Course
-    from autograder.grade import grade
-    from autograder.layout import OutputLayout
+    "seconds"}. Nothing outside a temporary folder is written, and no learner's notebook stays
+    there once the batch is graded."""
+    key = hashlib.sha256(bundle).hexdigest() + json.dumps([assignment, options], sort_keys=True)
+    session = _take_session(key, bundle)
+    try:
+        results = session.grade(assignment, learners, options)
+    except BaseException:
+        session.close()
+        raise
+    _return_session(key, session)
+    return results
 
-    with tempfile.TemporaryDirectory(prefix="gradclip-task-") as folder:
-        base = Path(folder)
-        course_root = base / "course"
-        course_root.mkdir()
-        with tarfile.open(fileobj=io.BytesIO(bundle)) as archive:
-            archive.extractall(course_root, filter="data")
+
+class _Session:
+    """One assignment's grading on this Dask worker, kept from task to task: the course from the
+    bundle, the run's nbgrader course, and its nbgrader worker with its warm-kernel template
+    (autograder.pool.KeptWorkers), so that a task pays for none of them but the first. Each task
+    hands its learners in the same folder (the sandbox hides it, and the policy stays that of
+    the workers' templates) and takes their notebooks away when they are graded; the session's
+    gradebook keeps only their ids and scores. Its folder is named after this process, so that
+    a later session removes it if this process was killed before it could."""
+
+    def __init__(self, bundle: bytes) -> None:
+        from autograder.pool import KeptWorkers
+
+        _remove_sessions_of_ended_processes()
+        self.base = Path(tempfile.mkdtemp(prefix=f"{SESSION_PREFIX}{os.getpid()}-"))
+        self._removal = weakref.finalize(self, shutil.rmtree, self.base, ignore_errors=True)
+        self.workers = KeptWorkers()
+        self.course_root = self.base / "course"
+        self.submissions, self.out = self.base / "submissions", self.base / "out"
+        try:
+            self.course_root.mkdir()
+            with tarfile.open(fileobj=io.BytesIO(bundle)) as archive:
+                archive.extractall(self.course_root, filter="data")
+        except BaseException:
+            self.close()
+            raise
+
+    def grade(self, assignment: str, learners: dict[str, dict[str, bytes]],
+              options: dict) -> dict[str, dict]:
+        from autograder.course import Course
+        from autograder.grade import grade
+        from autograder.layout import OutputLayout
+
+        layout = OutputLayout(self.out)
+        shutil.rmtree(self.submissions, ignore_errors=True)
         for student_id, files in learners.items():
-            (base / "submissions" / student_id).mkdir(parents=True)
+            (self.submissions / student_id).mkdir(parents=True)
             for name, content in files.items():
-                (base / "submissions" / student_id / name).write_bytes(content)
-        out = base / "out"
-        rows = grade(Course(course_root), assignment, base / "submissions", out, jobs=1,
-                     class_report=False, **options)
-        layout = OutputLayout(out)
-        log = layout.log.read_text(encoding="utf-8") if layout.log.is_file() else ""
-        results = {student_id: {"outcome": None, "notebooks": {}, "log": "", "seconds": None}
-                   for student_id in learners}
-        for row in rows:
-            result = results[row.student_id]
-            result["seconds"] = row.seconds
-            result["log"] = _learner_log(log, row.student_id)
-            path = layout.autograded(row.student_id, assignment) / row.notebook
-            if path.is_file():
-                result["notebooks"][row.notebook] = path.read_bytes()
-            elif result["outcome"] is None:  # nbgrader left nothing to score: say why
-                result["outcome"] = (str(row.outcome) if not row.outcome.has_grades
-                                     else "error: the worker's nbgrader wrote no graded notebook")
-        return results
+                (self.submissions / student_id / name).write_bytes(content)
+        # Warm kernels from the first learner on: the template outlives the task.
+        if options.get("warm_kernels") is None:
+            options = {**options, "warm_kernels": True}
+        try:
+            rows = grade(Course(self.course_root), assignment, self.submissions, self.out,
+                         jobs=1, class_report=False, regrade=True, kept_workers=self.workers,
+                         **options)
+            return _results(rows, learners, layout, assignment)
+        finally:
+            shutil.rmtree(self.submissions, ignore_errors=True)
+            for student_id in learners:
+                for folder in layout.learner_files(student_id):
+                    shutil.rmtree(folder, ignore_errors=True)
+            # The batch's log, ids and scores, and what its kernels wrote to their output
+            # descriptors (the workers append to that file: they go on at its new end).
+            layout.log.unlink(missing_ok=True)
+            layout.grades_csv.unlink(missing_ok=True)
+            if layout.workers_log.is_file():
+                os.truncate(layout.workers_log, 0)
+
+    def close(self) -> None:
+        self.workers.close()
+        self._removal()
+
+
+def _remove_sessions_of_ended_processes() -> None:
+    for folder in Path(tempfile.gettempdir()).glob(f"{SESSION_PREFIX}*-*"):
+        pid = folder.name[len(SESSION_PREFIX):].split("-", 1)[0]
+        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _results(rows, learners: dict, layout, assignment: str) -> dict[str, dict]:
+    log = layout.log.read_text(encoding="utf-8") if layout.log.is_file() else ""
+    results = {student_id: {"outcome": None, "notebooks": {}, "log": "", "seconds": None}
+               for student_id in learners}
+    for row in rows:
+        result = results[row.student_id]
+        result["seconds"] = row.seconds
+        result["log"] = _learner_log(log, row.student_id)
+        path = layout.autograded(row.student_id, assignment) / row.notebook
+        if path.is_file():
+            result["notebooks"][row.notebook] = path.read_bytes()
+        elif result["outcome"] is None:  # nbgrader left nothing to score: say why
+            result["outcome"] = (str(row.outcome) if not row.outcome.has_grades
+                                 else "error: the worker's nbgrader wrote no graded notebook")
+    return results
+
+
+# Sessions this process keeps while no task uses them, by assignment, bundle and options (a
+# worker thread takes one, or starts one, for each task). Beyond MAX_IDLE_SESSIONS, the least
+# recently used are closed: a long-lived cluster grades one assignment (and source) after another.
+MAX_IDLE_SESSIONS = max(4, os.cpu_count() or 1)  # Dask's default: a thread per core
+SESSION_PREFIX = "gradclip-session-"
+_idle_sessions: OrderedDict[str, list[_Session]] = OrderedDict()  # none of them empty
+_sessions_lock = threading.Lock()
+
+
+def _take_session(key: str, bundle: bytes) -> _Session:
+    with _sessions_lock:
+        if key in _idle_sessions:
+            session = _idle_sessions[key].pop()
+            if not _idle_sessions[key]:
+                del _idle_sessions[key]
+            return session
+    return _Session(bundle)
+
+
+def _return_session(key: str, session: _Session) -> None:
+    closing = []
+    with _sessions_lock:
+        _idle_sessions.setdefault(key, []).append(session)
+        _idle_sessions.move_to_end(key)
+        while sum(map(len, _idle_sessions.values())) > MAX_IDLE_SESSIONS:
+            oldest = next(iter(_idle_sessions))
+            closing.append(_idle_sessions[oldest].pop(0))
+            if not _idle_sessions[oldest]:
+                del _idle_sessions[oldest]
+    for old in closing:
+        old.close()
+
+
+@atexit.register
+def close_sessions() -> None:
+    """Close every idle session (the worker process is ending; its nbgrader workers would end
+    anyway when their input closes, but their folders would stay)."""
+    with _sessions_lock:
+        sessions = [session for idle in _idle_sessions.values() for session in idle]
+        _idle_sessions.clear()
+    for session in sessions:
+        session.close()
 
 
 def _learner_log(log: str, student_id: str) -> str:

@@ -59,7 +59,7 @@ from autograder.course import (
 from autograder.kernel_guard import GUARD_MIME
 from autograder.layout import OutputLayout
 from autograder.outcome import Outcome, Status
-from autograder.pool import Worker, WorkerDied
+from autograder.pool import KeptWorkers, Worker, WorkerDied
 from autograder.report import ClassSummary, write_report
 from autograder.review import review
 from autograder.sandbox import (
@@ -148,12 +148,15 @@ class GradingOptions:
 
 
 def grade(course: Course, assignment: str, submissions: Path, out: Path,
-          timeout: int = 120, regrade: bool = False, **options) -> list[GradeRow]:
+          timeout: int = 120, regrade: bool = False, kept_workers: KeptWorkers | None = None,
+          **options) -> list[GradeRow]:
     """Grade every submission of `assignment` under `submissions`; write results to `out`.
 
     A re-run into the same `out` autogrades only what is new or changed (a learner's notebook,
     or the assignment's source), so manual grades entered in between are kept; `regrade=True`
-    autogrades everything again. `options`: the other fields of GradingOptions.
+    autogrades everything again. `kept_workers`: grading workers to take (and leave running)
+    where they fit this run, instead of starting and closing them. `options`: the other fields
+    of GradingOptions.
     """
     started = time.monotonic()
     settings = GradingOptions(timeout=timeout, regrade=regrade, **options)
@@ -190,7 +193,7 @@ def grade(course: Course, assignment: str, submissions: Path, out: Path,
         jobs = 1
     policy = dataclasses.replace(policy, warm_kernels=_warm_kernels(settings, policy,
                                                                      len(to_grade), jobs))
-    workers = _start_workers(assignment, layout, settings, policy, jobs)
+    workers = _start_workers(assignment, layout, settings, policy, jobs, kept_workers)
     _import_meanwhile(LATER_IMPORTS)
     try:
         # The first worker registers the assignment (nbgrader generate_assignment) in the
@@ -211,7 +214,7 @@ def grade(course: Course, assignment: str, submissions: Path, out: Path,
             failed, seconds = _autograde_all(workers, to_grade, feedback_only, assignment,
                                              layout, settings)
     finally:
-        for worker in workers:
+        for worker in workers if kept_workers is None else []:
             worker.close()
 
     cells = {name: course.grade_cells(assignment, name) for name in notebooks}
@@ -345,8 +348,9 @@ def _warm_kernels(settings: GradingOptions, policy: SandboxPolicy, learners: int
 
 
 def _start_workers(assignment: str, layout: OutputLayout, settings: GradingOptions,
-                   policy: SandboxPolicy, jobs: int) -> list[Worker]:
-    """`jobs` started grading workers (autograder.pool)."""
+                   policy: SandboxPolicy, jobs: int,
+                   kept: KeptWorkers | None = None) -> list[Worker]:
+    """`jobs` started grading workers (autograder.pool): those `kept` where they fit."""
     env = nbgrader_env()
     env[LOCK_VARIABLE] = str(layout.gradebook_lock)
     env[POLICY_VARIABLE] = policy.to_env()
@@ -356,11 +360,21 @@ def _start_workers(assignment: str, layout: OutputLayout, settings: GradingOptio
     threads = str(max(1, (os.cpu_count() or 1) // jobs))
     for variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         env.setdefault(variable, threads)
-    workers = [Worker(assignment, layout.workspace, env, settings.timeout, layout.workers_log)
-               for _ in range(jobs)]
-    for worker in workers:
+
+    def start() -> Worker:
+        worker = Worker(assignment, layout.workspace, env, settings.timeout, layout.workers_log)
         worker.start()
-    return workers
+        return worker
+
+    if kept is not None:
+        # The process limit is a count of the user's processes at this moment, plus a margin:
+        # the kept workers' (counted when they started) is as good.
+        policy_as_started = dataclasses.replace(policy, max_processes=0).to_env()
+        signature = (assignment, str(layout.workspace), settings.timeout, policy_as_started,
+                     sorted((name, value) for name, value in env.items()
+                            if name != POLICY_VARIABLE))
+        return kept.take(signature, jobs, start)
+    return [start() for _ in range(jobs)]
 
 
 def _autograde_all(workers: list[Worker], to_grade: list[Submission],

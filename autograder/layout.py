@@ -93,5 +93,11 @@ class OutputLayout:
         return sorted(path for path in (self.workspace / "feedback").glob(f"*/{assignment}")
                       if path.is_dir())
 
+    def learner_files(self, student_id: str) -> list[Path]:
+        """Every folder under OUT that holds one learner's notebooks or feedback."""
+        return [self.workspace / folder / student_id
+                for folder in ("submitted", "autograded", "feedback")] + [
+                self.root / "feedback" / student_id]
+
     def is_grading_output(self) -> bool:
         return self.marker.is_file() and self.workspace.is_dir()

@@ -2,7 +2,8 @@
 
 A worker that takes longer than a learner's time limit, or dies, is killed with everything it
 started (its process group; the sandboxed kernel dies with it) and replaced by a fresh one for
-the next learner.
+the next learner. `KeptWorkers` keeps them from one grading run to the next (a Dask worker's
+tasks, autograder.cluster).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -89,3 +91,26 @@ class Worker:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 self.process.wait(timeout=30)
         self.kill()
+
+
+class KeptWorkers:
+    """Workers, with their warm-kernel templates, kept from one grading run to the next instead
+    of started for each. A run takes them only if it would start them exactly so (`signature`:
+    the assignment, workspace, environment (which holds the sandbox policy) and time limit);
+    otherwise they are closed and new ones started."""
+
+    def __init__(self) -> None:
+        self.workers: list[Worker] = []
+        self.signature: tuple | None = None
+
+    def take(self, signature: tuple, jobs: int, start: Callable[[], Worker]) -> list[Worker]:
+        if signature != self.signature or len(self.workers) != jobs:
+            self.close()
+            self.workers = [start() for _ in range(jobs)]
+            self.signature = signature
+        return self.workers
+
+    def close(self) -> None:
+        for worker in self.workers:
+            worker.close()
+        self.workers, self.signature = [], None

@@ -143,7 +143,7 @@ def test_clip_benchmark_prints_its_table_at_quick_size():
 @pytest.mark.slow
 def test_grading_benchmark_prints_every_row_for_one_hand_in():
     """`make bench`'s grading table, end to end, on the smallest class: one learner of lesson 04
-    graded the six ways (each grading run costs seconds whatever the class)."""
+    graded the five ways (each grading run costs seconds whatever the class)."""
     result = subprocess.run(
         [sys.executable, "benchmarks/grading.py", "--submissions", "1", "--lessons",
          "04_clipping_numpy"], cwd=ROOT, capture_output=True, text=True, timeout=600)

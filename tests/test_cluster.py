@@ -158,3 +158,74 @@ def test_the_source_bundle_follows_links_as_the_local_copy_does(tmp_path):
         assert all(member.isfile() for member in members.values())
         settings = archive.extractfile("nbgrader_config.py").read().decode()
     assert 'source_directory = "source"' in settings
+
+
+def test_a_dask_workers_tasks_share_one_nbgrader_worker_and_keep_no_notebook():
+    """Two tasks of one assignment, in one process as on one Dask worker: the second is graded
+    by the nbgrader worker (and its warm-kernel template) the first started, each task's
+    learners get their own results, and none of their notebooks stays in the session."""
+    from autograder import cluster as dask_tasks
+    from autograder.cluster import source_bundle
+    from autograder.course import Course
+
+    course = Course(Path(__file__).resolve().parent.parent)
+    bundle = source_bundle(course.source_dir(LESSON), LESSON, course.config_file)
+    options = {"timeout": 120, "notebook_timeout": 900, "memory_bytes": 4 * 2**30,
+               "sandbox": True, "warm_kernels": None}
+    learners = {name: {NOTEBOOK: nbformat.writes(notebook).encode()}
+                for name, notebook in _class().items() if name in ("solution", "blank")}
+    try:
+        first = dask_tasks.grade_learners(bundle, LESSON, {"solution": learners["solution"]},
+                                          options)
+        ((session,),) = dask_tasks._idle_sessions.values()
+        (worker,) = session.workers.workers
+        pid = worker.process.pid
+        second = dask_tasks.grade_learners(bundle, LESSON, {"blank": learners["blank"]}, options)
+        assert dask_tasks._idle_sessions[next(iter(dask_tasks._idle_sessions))] == [session]
+        assert worker.process is not None and worker.process.pid == pid, "a new nbgrader worker"
+        assert set(first) == {"solution"} and set(second) == {"blank"}
+        for results in (first, second):
+            ((_, result),) = results.items()
+            assert result["outcome"] is None and NOTEBOOK in result["notebooks"], result
+        # Each its own: the solution's tests pass, the blank's fail.
+        executed = {"solution": first["solution"]["notebooks"][NOTEBOOK],
+                    "blank": second["blank"]["notebooks"][NOTEBOOK]}
+        errors = {name: sum(output.output_type == "error"
+                            for cell in nbformat.reads(notebook, 4).cells
+                            for output in cell.get("outputs", []))
+                  for name, notebook in executed.items()}
+        assert errors["solution"] == 0 < errors["blank"], errors
+        kept = [path.relative_to(session.base) for path in session.base.rglob("*.ipynb")
+                if not {"source", "release"} & set(path.relative_to(session.base).parts)]
+        assert not kept, f"the session kept learners' notebooks: {kept}"
+        assert not (session.out / "grades.csv").exists()
+        assert (session.out / "autograder-workers.log").stat().st_size == 0
+    finally:
+        dask_tasks.close_sessions()
+    assert not session.base.exists() and worker.process is None
+
+
+def test_idle_sessions_are_kept_per_key_and_the_least_recently_used_closed(monkeypatch):
+    from autograder import cluster as dask_tasks
+
+    class FakeSession:
+        def __init__(self, bundle: bytes) -> None:
+            self.name, self.closed = bundle.decode(), False
+
+        def close(self) -> None:
+            self.closed = True
+
+    monkeypatch.setattr(dask_tasks, "_Session", FakeSession)
+    monkeypatch.setattr(dask_tasks, "MAX_IDLE_SESSIONS", 2)
+    monkeypatch.setattr(dask_tasks, "_idle_sessions", type(dask_tasks._idle_sessions)())
+    a = dask_tasks._take_session("A", b"a")
+    dask_tasks._return_session("A", a)
+    assert dask_tasks._take_session("A", b"a") is a  # kept, and taken again: none idle for A
+    b, c, d = (dask_tasks._take_session(key, key.lower().encode()) for key in "BCD")
+    for key, session in (("B", b), ("C", c), ("D", d)):  # a task of A is still running
+        dask_tasks._return_session(key, session)
+    assert [b.closed, c.closed, d.closed] == [True, False, False], "B was the least recent"
+    dask_tasks._return_session("A", a)
+    assert c.closed and not d.closed and not a.closed
+    assert {key: [s.name for s in idle] for key, idle in dask_tasks._idle_sessions.items()} == {
+        "D": ["d"], "A": ["a"]}
