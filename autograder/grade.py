@@ -95,8 +95,10 @@ DEFAULT_EXCHANGE = "/srv/nbgrader/exchange"
 # that `nbgrader release_feedback` names the learner's feedback file by.
 SUBMISSION_RECEIPTS = ("timestamp.txt", "submission_secret.txt")
 # What this process imports once the learners are graded (the gradebook's API to read the
-# scores, copydetect for the similar hand-ins): over a second, taken while the workers start.
-LATER_IMPORTS = ("nbgrader.api", "copydetect.utils")
+# scores; for the class report, copydetect for the similar hand-ins): over a second, taken while
+# the workers start.
+LATER_IMPORTS = ("nbgrader.api",)
+REPORT_IMPORTS = ("copydetect.utils",)
 
 
 @dataclass
@@ -194,7 +196,8 @@ def grade(course: Course, assignment: str, submissions: Path, out: Path,
     policy = dataclasses.replace(policy, warm_kernels=_warm_kernels(settings, policy,
                                                                      len(to_grade), jobs))
     workers = _start_workers(assignment, layout, settings, policy, jobs, kept_workers)
-    _import_meanwhile(LATER_IMPORTS)
+    importing = _import_meanwhile(LATER_IMPORTS + (REPORT_IMPORTS if settings.class_report
+                                                   else ()))
     try:
         # The first worker registers the assignment (nbgrader generate_assignment) in the
         # process it grades in; the others import nbgrader meanwhile.
@@ -216,6 +219,7 @@ def grade(course: Course, assignment: str, submissions: Path, out: Path,
     finally:
         for worker in workers if kept_workers is None else []:
             worker.close()
+        importing.join()  # an import still under way while Python ends can abort it
 
     cells = {name: course.grade_cells(assignment, name) for name in notebooks}
     rows = _collect_rows(assignment, cells, found, failed, db_url)
@@ -236,14 +240,16 @@ def grade(course: Course, assignment: str, submissions: Path, out: Path,
     return rows
 
 
-def _import_meanwhile(modules: tuple[str, ...]) -> None:
+def _import_meanwhile(modules: tuple[str, ...]) -> threading.Thread:
     """Import `modules` in a thread of their own, while this one waits for the workers."""
     def run() -> None:
         for module in modules:
             with contextlib.suppress(Exception):  # the import where it is needed will say why
                 importlib.import_module(module)
 
-    threading.Thread(target=run, name="gradclip-later-imports", daemon=True).start()
+    thread = threading.Thread(target=run, name="gradclip-later-imports", daemon=True)
+    thread.start()
+    return thread
 
 
 def _graded_files(found: list[Submission], layout: OutputLayout,

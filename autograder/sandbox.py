@@ -321,12 +321,12 @@ class SandboxedKernelClient(AsyncKernelClient):
         reply = None
         while reply is None:
             asked.add(self.kernel_info())
-            seconds = max(0.0, min(SHELL_ANSWER_SECONDS, deadline - time.monotonic()))
-            reply = await self._first(self.shell_channel, asked, seconds,
+            reply = await self._first(self.shell_channel, asked, SHELL_ANSWER_SECONDS, deadline,
                                       lambda message: message["msg_type"] == "kernel_info_reply")
             if reply is None:
                 await self._check_ready(deadline, timeout)
-        while await self._first(self.iopub_channel, asked, IOPUB_ANSWER_SECONDS, _idle) is None:
+        while await self._first(self.iopub_channel, asked, IOPUB_ANSWER_SECONDS, deadline,
+                                _idle) is None:
             await self._check_ready(deadline, timeout)
             asked.add(self.kernel_info())
         self._handle_kernel_info_reply(reply)
@@ -338,16 +338,20 @@ class SandboxedKernelClient(AsyncKernelClient):
             raise RuntimeError(f"Kernel didn't respond in {timeout:.0f} seconds")
 
     @staticmethod
-    async def _first(channel, requests: set[str], seconds: float, wanted) -> dict | None:
+    async def _first(channel, requests: set[str], seconds: float, deadline: float,
+                     wanted) -> dict | None:
         """The first message on `channel` that answers one of `requests` and is `wanted`, or
-        None when none comes within `seconds` of the one before."""
+        None when none comes within `seconds` of the one before, or by `deadline`."""
         while True:
             try:
-                message = await channel.get_msg(timeout=seconds)
+                message = await channel.get_msg(
+                    timeout=max(0.0, min(seconds, deadline - time.monotonic())))
             except Empty:
                 return None
             if message["parent_header"].get("msg_id") in requests and wanted(message):
                 return message
+            if time.monotonic() > deadline:
+                return None
 
 
 def _idle(message: dict) -> bool:

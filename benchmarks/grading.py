@@ -17,6 +17,7 @@ pay once per job. The autograder's times include writing
 grades.csv, the review, similarity.csv and report.html.
 
     make bench          # or: python benchmarks/grading.py [--submissions 40] [--lessons ...]
+                        #     [--contenders nbgrader jobs1 jobs2 cold nosandbox]
 """
 
 from __future__ import annotations
@@ -111,55 +112,78 @@ def run(command: list[str], cwd: Path) -> None:
         raise SystemExit(f"{' '.join(command)} failed:\n{result.stdout}\n{result.stderr}")
 
 
-def measure(lesson: str, size: int, base: Path) -> dict[str, float]:
-    """{contender: seconds} for one lesson's class."""
+PLAIN, WITH_FEEDBACK = "nbgrader autograde (sequential)", "nbgrader autograde + generate_feedback"
+# The autograder's contenders: (jobs, sandboxed, extra options) by the name of their row.
+AUTOGRADER = {"autograder --jobs 1": (1, True, ()), "autograder --jobs 2": (2, True, ()),
+              "autograder --jobs 2 --cold-kernels": (2, True, ("--cold-kernels",)),
+              "autograder --jobs 2 --no-sandbox": (2, False, ())}
+# What --contenders names: nbgrader, and the autograder's rows by their options.
+CONTENDERS = {"nbgrader": (PLAIN, WITH_FEEDBACK), "jobs1": ("autograder --jobs 1",),
+              "jobs2": ("autograder --jobs 2",), "cold": ("autograder --jobs 2 --cold-kernels",),
+              "nosandbox": ("autograder --jobs 2 --no-sandbox",)}
+
+
+def measure(lesson: str, size: int, base: Path,
+            contenders: tuple[str, ...] = tuple(CONTENDERS)) -> dict[str, float]:
+    """{row: seconds} for one lesson's class, graded by each of `contenders`."""
     learners = class_of(size, lesson)
     write_submissions(learners, base / "submissions", lesson)
-    plain, with_feedback = plain_nbgrader(learners, base, lesson)
-    times = {"nbgrader autograde (sequential)": plain,
-             "nbgrader autograde + generate_feedback": with_feedback}
-    for jobs in (1, 2):
-        times[f"autograder --jobs {jobs}"] = autograder(
-            base / "submissions", base / f"out-{jobs}", jobs, True, lesson)
-    times["autograder --jobs 2 --cold-kernels"] = autograder(
-        base / "submissions", base / "out-cold", 2, True, lesson, "--cold-kernels")
-    times["autograder --jobs 2 --no-sandbox"] = autograder(
-        base / "submissions", base / "out-nosandbox", 2, False, lesson)
+    times = {}
+    if "nbgrader" in contenders:
+        times[PLAIN], times[WITH_FEEDBACK] = plain_nbgrader(learners, base, lesson)
+    for index, (row, (jobs, sandbox, options)) in enumerate(AUTOGRADER.items()):
+        if any(row in CONTENDERS[name] for name in contenders):
+            times[row] = autograder(base / "submissions", base / f"out-{index}", jobs, sandbox,
+                                    lesson, *options)
     return times
+
+
+def table(results: dict[str, dict[str, float]], submissions: int) -> list[str]:
+    """The printed table: seconds per submission for each row measured in every lesson, then
+    the ratios whose two rows were measured."""
+    lessons = list(results)
+    measured = [row for row in next(iter(results.values()))
+                if all(row in times for times in results.values())]
+    lines = [f"seconds per submission ({submissions} per lesson)",
+             f"{'':42s}" + "".join(f"{lesson:>20s}" for lesson in lessons)]
+    lines += [f"{row:42s}" + "".join(f"{results[lesson][row] / submissions:20.2f}"
+                                     for lesson in lessons) for row in measured]
+    # Without the sandbox there is no template (kernels start cold), so the sandbox's own cost is
+    # cold kernels in bubblewrap against cold kernels without it.
+    ratios = [(f"speed-up, --jobs {jobs} (goal {goal}x)", WITH_FEEDBACK,
+               f"autograder --jobs {jobs}", "x") for jobs, goal in ((1, 2.0), (2, 3.5))]
+    ratios += [("sandbox overhead, cold kernels (goal < 10 %)",
+                "autograder --jobs 2 --cold-kernels", "autograder --jobs 2 --no-sandbox", "%"),
+               ("warm kernels over cold, --jobs 2", "autograder --jobs 2 --cold-kernels",
+                "autograder --jobs 2", "x")]
+    for name, numerator, denominator, unit in ratios:
+        if numerator in measured and denominator in measured:
+            values = [results[lesson][numerator] / results[lesson][denominator]
+                      for lesson in lessons]
+            lines.append(f"{name:42s}" + "".join(
+                f"{(value - 1) * 100:+19.1f}%" if unit == "%" else f"{value:19.2f}x"
+                for value in values))
+    lines.append("\n(speed-ups are over nbgrader's autograde + generate_feedback: "
+                 "the same outputs)")
+    return lines
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--submissions", type=int, default=40)
     parser.add_argument("--lessons", nargs="+", default=list(LESSONS))
+    parser.add_argument("--contenders", nargs="+", choices=list(CONTENDERS),
+                        default=list(CONTENDERS), help="which to run (default: all)")
     args = parser.parse_args()
     results = {}
     for lesson in args.lessons:
         print(f"grading {args.submissions} submissions of {lesson} on {os.cpu_count()} CPUs ...",
               flush=True)
         with tempfile.TemporaryDirectory(prefix="gradclip-bench-") as temporary:
-            results[lesson] = measure(lesson, args.submissions, Path(temporary))
-    print(f"\nseconds per submission ({args.submissions} per lesson)")
-    print(f"{'':42s}" + "".join(f"{lesson:>20s}" for lesson in results))
-    for contender in next(iter(results.values())):
-        print(f"{contender:42s}" + "".join(f"{times[contender] / args.submissions:20.2f}"
-                                           for times in results.values()))
-    baseline = "nbgrader autograde + generate_feedback"
-    for jobs, goal in ((1, 2.0), (2, 3.5)):
-        print(f"{f'speed-up, --jobs {jobs} (goal {goal}x)':42s}" + "".join(
-            f"{times[baseline] / times[f'autograder --jobs {jobs}']:19.2f}x"
-            for times in results.values()))
-    # Without the sandbox there is no template (kernels start cold), so the sandbox's own cost is
-    # cold kernels in bubblewrap against cold kernels without it.
-    overheads = [times["autograder --jobs 2 --cold-kernels"]
-                 / times["autograder --jobs 2 --no-sandbox"] - 1 for times in results.values()]
-    print(f"{'sandbox overhead, cold kernels (goal < 10 %)':42s}"
-          + "".join(f"{overhead * 100:+19.1f}%" for overhead in overheads))
-    gains = [times["autograder --jobs 2 --cold-kernels"] / times["autograder --jobs 2"]
-             for times in results.values()]
-    print(f"{'warm kernels over cold, --jobs 2':42s}"
-          + "".join(f"{gain:19.2f}x" for gain in gains))
-    print("\n(speed-ups are over nbgrader's autograde + generate_feedback: the same outputs)")
+            results[lesson] = measure(lesson, args.submissions, Path(temporary),
+                                      tuple(args.contenders))
+    print()
+    print("\n".join(table(results, args.submissions)))
 
 
 if __name__ == "__main__":

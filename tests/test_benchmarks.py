@@ -9,6 +9,7 @@ write every value exactly once, in place, on any number of threads.
 from __future__ import annotations
 
 import math
+import re
 import subprocess
 import sys
 import warnings
@@ -141,17 +142,37 @@ def test_clip_benchmark_prints_its_table_at_quick_size():
 
 
 @pytest.mark.slow
-def test_grading_benchmark_prints_every_row_for_one_hand_in():
-    """`make bench`'s grading table, end to end, on the smallest class: one learner of lesson 04
-    graded the five ways (each grading run costs seconds whatever the class)."""
+def test_grading_benchmark_grades_one_hand_in_with_nbgrader_and_the_autograder():
+    """`make bench`'s grading benchmark, end to end, on the smallest class: one learner of lesson
+    04 graded by plain nbgrader and the autograder with --jobs 1 and 2 (each grading run costs
+    seconds whatever the class; --cold-kernels and --no-sandbox have tests of their own)."""
     result = subprocess.run(
         [sys.executable, "benchmarks/grading.py", "--submissions", "1", "--lessons",
-         "04_clipping_numpy"], cwd=ROOT, capture_output=True, text=True, timeout=600)
+         "04_clipping_numpy", "--contenders", "nbgrader", "jobs1", "jobs2"],
+        cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout + result.stderr
     for row in ("nbgrader autograde (sequential)", "nbgrader autograde + generate_feedback",
-                "autograder --jobs 1", "autograder --jobs 2", "autograder --jobs 2 --cold-kernels",
-                "autograder --jobs 2 --no-sandbox", "warm kernels over cold, --jobs 2",
-                "speed-up, --jobs 1 (goal 2.0x)", "speed-up, --jobs 2 (goal 3.5x)",
-                "sandbox overhead, cold kernels (goal < 10 %)"):
-        assert any(line.startswith(row) and line[len(row):].split()
+                "autograder --jobs 1", "autograder --jobs 2",
+                "speed-up, --jobs 1 (goal 2.0x)", "speed-up, --jobs 2 (goal 3.5x)"):
+        assert any(line.startswith(row) and float(line[len(row):].split()[0].rstrip("x")) > 0
                    for line in result.stdout.splitlines()), f"no row {row!r} in:\n{result.stdout}"
+    assert "sandbox overhead" not in result.stdout  # its rows were not measured
+
+
+def test_grading_benchmark_table_has_every_row_and_ratio():
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from grading import AUTOGRADER, PLAIN, WITH_FEEDBACK, table
+
+    times = {PLAIN: 30.0, WITH_FEEDBACK: 40.0, "autograder --jobs 1": 16.0,
+             "autograder --jobs 2": 8.0, "autograder --jobs 2 --cold-kernels": 22.0,
+             "autograder --jobs 2 --no-sandbox": 20.0}
+    assert set(times) == {PLAIN, WITH_FEEDBACK, *AUTOGRADER}
+    lines = table({"03_the_cliff": times, "04_clipping_numpy": dict(times)}, submissions=4)
+    cells = [re.split(r"\s{2,}", line.strip()) for line in lines]
+    rows = {name: values for name, *values in cells if values}
+    assert rows["nbgrader autograde + generate_feedback"] == ["10.00", "10.00"]  # 40 s / 4
+    assert rows["autograder --jobs 2"] == ["2.00", "2.00"]
+    assert rows["speed-up, --jobs 1 (goal 2.0x)"] == ["2.50x", "2.50x"]
+    assert rows["speed-up, --jobs 2 (goal 3.5x)"] == ["5.00x", "5.00x"]
+    assert rows["sandbox overhead, cold kernels (goal < 10 %)"] == ["+10.0%", "+10.0%"]
+    assert rows["warm kernels over cold, --jobs 2"] == ["2.75x", "2.75x"]
