@@ -7,7 +7,8 @@ from the solution notebook and tests/implementations/) and grades the same input
    folder of its own (one process, one learner after another, no sandbox);
 2. `python -m autograder grade --jobs 1` and `--jobs 2`, sandboxed (what instructors run);
 3. `python -m autograder grade --jobs 2 --cold-kernels` (sandboxed, no warm-kernel template) and
-   `--jobs 2 --no-sandbox` (which has no template either).
+   `--jobs 2 --no-sandbox` (which has no template either), in turns, `--rounds` times each
+   (their medians: the sandbox's cost is smaller than the machine's drift between two runs).
 
 It prints a table of seconds per submission and the speed-ups over nbgrader's autograde +
 generate_feedback (the same outputs: grades and feedback), the sandbox's own overhead (cold
@@ -25,6 +26,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -123,18 +125,29 @@ CONTENDERS = {"nbgrader": (PLAIN, WITH_FEEDBACK), "jobs1": ("autograder --jobs 1
               "nosandbox": ("autograder --jobs 2 --no-sandbox",)}
 
 
+# The sandbox's own cost is a few per cent, less than this shared machine's speed drifts between
+# two runs: its two contenders are run in turns, `rounds` times each, and their medians compared.
+INTERLEAVED = ("autograder --jobs 2 --cold-kernels", "autograder --jobs 2 --no-sandbox")
+
+
 def measure(lesson: str, size: int, base: Path,
-            contenders: tuple[str, ...] = tuple(CONTENDERS)) -> dict[str, float]:
-    """{row: seconds} for one lesson's class, graded by each of `contenders`."""
+            contenders: tuple[str, ...] = tuple(CONTENDERS), rounds: int = 3) -> dict[str, float]:
+    """{row: seconds} for one lesson's class, graded by each of `contenders` (the INTERLEAVED
+    ones: the median of `rounds` runs in turns)."""
     learners = class_of(size, lesson)
     write_submissions(learners, base / "submissions", lesson)
-    times = {}
+    times: dict[str, float] = {}
     if "nbgrader" in contenders:
         times[PLAIN], times[WITH_FEEDBACK] = plain_nbgrader(learners, base, lesson)
-    for index, (row, (jobs, sandbox, options)) in enumerate(AUTOGRADER.items()):
-        if any(row in CONTENDERS[name] for name in contenders):
-            times[row] = autograder(base / "submissions", base / f"out-{index}", jobs, sandbox,
-                                    lesson, *options)
+    chosen = [row for row in AUTOGRADER if any(row in CONTENDERS[name] for name in contenders)]
+    runs: dict[str, list[float]] = {row: [] for row in chosen}
+    schedule = [row for row in chosen if row not in INTERLEAVED]
+    schedule += [row for _ in range(rounds) for row in INTERLEAVED if row in chosen]
+    for index, row in enumerate(schedule):
+        jobs, sandbox, options = AUTOGRADER[row]
+        runs[row].append(autograder(base / "submissions", base / f"out-{index}", jobs, sandbox,
+                                    lesson, *options))
+    times.update({row: statistics.median(runs[row]) for row in chosen})
     return times
 
 
@@ -174,6 +187,8 @@ def main() -> None:
     parser.add_argument("--lessons", nargs="+", default=list(LESSONS))
     parser.add_argument("--contenders", nargs="+", choices=list(CONTENDERS),
                         default=list(CONTENDERS), help="which to run (default: all)")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="runs in turns of --cold-kernels and --no-sandbox (their median)")
     args = parser.parse_args()
     results = {}
     for lesson in args.lessons:
@@ -181,7 +196,7 @@ def main() -> None:
               flush=True)
         with tempfile.TemporaryDirectory(prefix="gradclip-bench-") as temporary:
             results[lesson] = measure(lesson, args.submissions, Path(temporary),
-                                      tuple(args.contenders))
+                                      tuple(args.contenders), args.rounds)
     print()
     print("\n".join(table(results, args.submissions)))
 
