@@ -115,19 +115,17 @@ def run(command: list[str], cwd: Path) -> None:
 
 
 PLAIN, WITH_FEEDBACK = "nbgrader autograde (sequential)", "nbgrader autograde + generate_feedback"
+JOBS_1, JOBS_2 = "autograder --jobs 1", "autograder --jobs 2"
+COLD, NO_SANDBOX = "autograder --jobs 2 --cold-kernels", "autograder --jobs 2 --no-sandbox"
 # The autograder's contenders: (jobs, sandboxed, extra options) by the name of their row.
-AUTOGRADER = {"autograder --jobs 1": (1, True, ()), "autograder --jobs 2": (2, True, ()),
-              "autograder --jobs 2 --cold-kernels": (2, True, ("--cold-kernels",)),
-              "autograder --jobs 2 --no-sandbox": (2, False, ())}
+AUTOGRADER = {JOBS_1: (1, True, ()), JOBS_2: (2, True, ()),
+              COLD: (2, True, ("--cold-kernels",)), NO_SANDBOX: (2, False, ())}
 # What --contenders names: nbgrader, and the autograder's rows by their options.
-CONTENDERS = {"nbgrader": (PLAIN, WITH_FEEDBACK), "jobs1": ("autograder --jobs 1",),
-              "jobs2": ("autograder --jobs 2",), "cold": ("autograder --jobs 2 --cold-kernels",),
-              "nosandbox": ("autograder --jobs 2 --no-sandbox",)}
-
-
+CONTENDERS = {"nbgrader": (PLAIN, WITH_FEEDBACK), "jobs1": (JOBS_1,), "jobs2": (JOBS_2,),
+              "cold": (COLD,), "nosandbox": (NO_SANDBOX,)}
 # The sandbox's own cost is a few per cent, less than this shared machine's speed drifts between
 # two runs: its two contenders are run in turns, `rounds` times each, and their medians compared.
-INTERLEAVED = ("autograder --jobs 2 --cold-kernels", "autograder --jobs 2 --no-sandbox")
+INTERLEAVED = (COLD, NO_SANDBOX)
 
 
 def measure(lesson: str, size: int, base: Path,
@@ -163,12 +161,10 @@ def table(results: dict[str, dict[str, float]], submissions: int) -> list[str]:
                                      for lesson in lessons) for row in measured]
     # Without the sandbox there is no template (kernels start cold), so the sandbox's own cost is
     # cold kernels in bubblewrap against cold kernels without it.
-    ratios = [(f"speed-up, --jobs {jobs} (goal {goal}x)", WITH_FEEDBACK,
-               f"autograder --jobs {jobs}", "x") for jobs, goal in ((1, 2.0), (2, 3.5))]
-    ratios += [("sandbox overhead, cold kernels (goal < 10 %)",
-                "autograder --jobs 2 --cold-kernels", "autograder --jobs 2 --no-sandbox", "%"),
-               ("warm kernels over cold, --jobs 2", "autograder --jobs 2 --cold-kernels",
-                "autograder --jobs 2", "x")]
+    ratios = [("speed-up, --jobs 1 (goal 2.0x)", WITH_FEEDBACK, JOBS_1, "x"),
+              ("speed-up, --jobs 2 (goal 3.5x)", WITH_FEEDBACK, JOBS_2, "x"),
+              ("sandbox overhead, cold kernels (goal < 10 %)", COLD, NO_SANDBOX, "%"),
+              ("warm kernels over cold, --jobs 2", COLD, JOBS_2, "x")]
     for name, numerator, denominator, unit in ratios:
         if numerator in measured and denominator in measured:
             values = [results[lesson][numerator] / results[lesson][denominator]
