@@ -67,6 +67,7 @@ from autograder.sandbox import (
     SandboxPolicy,
     find_bwrap,
     find_pids_cgroups,
+    font_cache,
     process_limit,
 )
 from autograder.similarity import class_similarity, write_similarity_csv
@@ -289,9 +290,12 @@ def _sandbox_policy(settings: GradingOptions, course: Course, submissions: Path,
         hidden.append(database)
     # RLIMIT_NPROC does not bind root: as root, cap each kernel's processes in a cgroup.
     pids_cgroups = find_pids_cgroups() if os.getuid() == 0 else None
-    return SandboxPolicy(bwrap=bwrap, hidden=[str(path) for path in hidden],
-                         memory_bytes=settings.memory_bytes, max_processes=process_limit(),
-                         pids_cgroups=pids_cgroups, warm_kernels=settings.warm_kernels)
+    policy = SandboxPolicy(bwrap=bwrap, hidden=[str(path) for path in hidden],
+                           memory_bytes=settings.memory_bytes, max_processes=process_limit(),
+                           pids_cgroups=pids_cgroups, warm_kernels=settings.warm_kernels)
+    if bwrap is None:  # without the sandbox, kernels use the grader's own matplotlib cache
+        return policy
+    return dataclasses.replace(policy, tmp_files=font_cache(policy))
 
 
 def _nbgrader_exchange_roots() -> list[Path]:

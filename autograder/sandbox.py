@@ -10,7 +10,8 @@ the kernel's command line in `bwrap` (https://github.com/containers/bubblewrap):
   what lies beside the notebook in its folder, but not the notebook itself (nbgrader has restored
   the hidden tests into it). Nothing else of the machine is there: not the course's solutions,
   another copy of the course, the gradebook, other learners' hand-ins, nbgrader's exchange or
-  anyone's home. `/tmp` is a private tmpfs (the kernel's scratch space); the paths the grader
+  anyone's home. `/tmp` is a private tmpfs (the kernel's scratch space, its home and
+  MPLCONFIGDIR), with matplotlib's font list in it read-only (font_cache); the paths the grader
   names as hidden (policy.hidden) are empty where they lie inside what is there;
 - no network (a fresh network namespace holds only loopback), its own process tree (all of it
   ends with the kernel), no capabilities;
@@ -28,9 +29,13 @@ variable (JSON), because nbgrader instantiates the manager itself.
 
 from __future__ import annotations
 
+import glob
+import hashlib
+import importlib.metadata
 import json
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -45,7 +50,7 @@ from jupyter_client.provisioning import LocalProvisioner
 from traitlets import Type, default
 
 from autograder import warm
-from autograder.warm import is_within, outermost
+from autograder.warm import SCRATCH_ENVIRONMENT, is_within, outermost
 
 POLICY_VARIABLE = "GRADCLIP_SANDBOX"
 # The system's software, read-only in every sandbox (a symbolic link, as /bin -> usr/bin on a
@@ -72,6 +77,7 @@ class SandboxPolicy:
     pids_cgroups: str | None = None  # as root: a writable pids cgroup hierarchy to cap it in
     kernel_processes: int = 512      # the cap per kernel there
     warm_kernels: bool = False       # fork kernels from a template (autograder.warm)
+    tmp_files: list[str] = field(default_factory=list)  # each kernel sees them, read-only, in /tmp
     # What the kernel must see even where it lies under /tmp, which the sandbox replaces:
     # this Python's installation and the guard's package.
     visible: list[str] = field(default_factory=kernel_needs)
@@ -128,16 +134,81 @@ def create_pids_cgroup(root: str, limit: int) -> str:
 
 
 def remove_pids_cgroup(folder: str) -> None:
-    """Remove a kernel's cgroup once its last process has gone (that takes a moment after the
-    kernel exits); one still busy after two seconds is left for the system to clean up."""
-    for _ in range(20):
+    """Remove a kernel's cgroup once its last process has gone (that takes a few milliseconds
+    after a sandboxed kernel is killed: bwrap's own processes end after it); one still busy
+    after two seconds is left for the system to clean up."""
+    deadline = time.monotonic() + 2.0
+    while True:
         try:
             os.rmdir(folder)
             return
         except FileNotFoundError:
             return
         except OSError:
-            time.sleep(0.1)
+            if time.monotonic() > deadline:
+                return
+            time.sleep(CGROUP_POLL_SECONDS)
+
+
+# How often an emptying cgroup is checked: each learner's grading waits for it.
+CGROUP_POLL_SECONDS = 0.005
+# The font cache matplotlib builds where MPLCONFIGDIR points, on its first import there.
+FONT_CACHE_PATTERN = "fontlist-*.json"
+
+
+def font_cache(policy: SandboxPolicy, cache_root: str | None = None) -> list[str]:
+    """matplotlib's list of the fonts a sandboxed kernel sees, built once per matplotlib version
+    in a sandbox of the same view, and kept in the grader's cache folder (or `cache_root`).
+
+    Each kernel's MPLCONFIGDIR, its /tmp, starts empty: matplotlib would scan the system's fonts
+    again (fontconfig's fc-list included) in every kernel, 0.2 s of each learner's grading. The
+    files returned go read-only into each kernel's /tmp (SandboxPolicy.tmp_files), where
+    matplotlib finds them. None where matplotlib is not installed, without bwrap or where the
+    build fails: each kernel then builds its own, as before."""
+    try:
+        version = importlib.metadata.version("matplotlib")
+    except importlib.metadata.PackageNotFoundError:
+        return []
+    root = cache_root or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "gradclip")
+    folder = os.path.join(root, f"matplotlib-{version}-{_python_key()}")
+    if not os.path.isdir(folder):
+        if policy.bwrap is None:
+            return []
+        try:
+            _build_font_cache(policy, root, folder)
+        except (OSError, subprocess.SubprocessError):
+            return []
+    return sorted(glob.glob(os.path.join(glob.escape(folder), FONT_CACHE_PATTERN)))
+
+
+def _python_key() -> str:
+    """Which Python (and so which matplotlib) a cache belongs to: a short digest of its path."""
+    return hashlib.sha256(os.path.realpath(sys.prefix).encode()).hexdigest()[:12]
+
+
+def _build_font_cache(policy: SandboxPolicy, root: str, folder: str) -> None:
+    """Import matplotlib.font_manager once in a kernel's view of the system, with a new folder
+    as its /tmp, which then becomes `folder` (renamed whole: a grading run beside this one sees
+    it complete or not at all)."""
+    os.makedirs(root, exist_ok=True)
+    scratch = tempfile.mkdtemp(prefix="building-", dir=root)
+    links, bound = _system_view(policy)
+    command = [policy.bwrap, "--tmpfs", "/", "--dev", "/dev", "--proc", "/proc",
+               "--bind", scratch, "/tmp", *links,
+               *(argument for path in bound for argument in ("--ro-bind", path, path)),
+               "--unshare-all", "--die-with-parent", "--cap-drop", "ALL",
+               *_scratch_environment(), "--chdir", "/tmp", "--",
+               sys.executable, "-c", "import matplotlib.font_manager"]
+    try:
+        subprocess.run(command, check=True, capture_output=True, timeout=120)
+        if glob.glob(os.path.join(glob.escape(scratch), FONT_CACHE_PATTERN)):
+            os.rename(scratch, folder)
+    except OSError:
+        if not os.path.isdir(folder):  # a run beside this one may have built it first
+            raise
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def sandbox_command(kernel_cmd: list[str], cwd: str, runtime_dir: str,
@@ -185,11 +256,10 @@ def _bwrap(policy: SandboxPolicy, cwd: str, runtime_dir: str, template: bool) ->
     a home."""
     command = [policy.bwrap, "--tmpfs", "/", "--dev", "/dev", "--proc", "/proc",
                "--tmpfs", "/tmp"]
-    system = [folder for folder in SYSTEM_FOLDERS if os.path.lexists(folder)]
-    for link in (folder for folder in system if os.path.islink(folder)):  # /bin -> usr/bin
-        command += ["--symlink", os.readlink(link), link]
-    bound = outermost([*(folder for folder in system if not os.path.islink(folder)),
-                        *(os.path.realpath(folder) for folder in policy.visible)])
+    for path in policy.tmp_files:
+        command += ["--ro-bind", path, os.path.join("/tmp", os.path.basename(path))]
+    links, bound = _system_view(policy)
+    command += links
     # The paths the grader hides, where the sandbox has them: in the scratch space (a grading run
     # under /tmp), inside what is bound (an exchange under /usr/local, solutions beside a venv).
     # They are empty and read-only, so that a write there fails instead of landing in a
@@ -220,9 +290,23 @@ def _bwrap(policy: SandboxPolicy, cwd: str, runtime_dir: str, template: bool) ->
             # The template keeps its capabilities (in its namespaces) for the views it builds;
             # each kernel drops them all before any learner code runs (autograder.warm).
             *(["--cap-add", "ALL"] if template else ["--cap-drop", "ALL"]),
-            "--unsetenv", "JPY_PARENT_PID", "--setenv", "HOME", "/tmp",
-            "--setenv", "MPLCONFIGDIR", "/tmp", "--setenv", "TMPDIR", "/tmp",
-            "--remount-ro", "/"]
+            "--unsetenv", "JPY_PARENT_PID", *_scratch_environment(), "--remount-ro", "/"]
+
+
+def _system_view(policy: SandboxPolicy) -> tuple[list[str], list[str]]:
+    """bwrap arguments for the symbolic links among SYSTEM_FOLDERS (/bin -> usr/bin stays one),
+    and the folders to bind read-only: the other system folders and policy.visible, outermost."""
+    system = [folder for folder in SYSTEM_FOLDERS if os.path.lexists(folder)]
+    links = [argument for link in system if os.path.islink(link)
+             for argument in ("--symlink", os.readlink(link), link)]
+    bound = outermost([*(folder for folder in system if not os.path.islink(folder)),
+                       *(os.path.realpath(folder) for folder in policy.visible)])
+    return links, bound
+
+
+def _scratch_environment() -> list[str]:
+    return [argument for name, value in SCRATCH_ENVIRONMENT.items()
+            for argument in ("--setenv", name, value)]
 
 
 def _working_folder(cwd: str, hidden_inside: list[str]) -> list[str]:

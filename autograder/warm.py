@@ -54,6 +54,9 @@ from dataclasses import dataclass
 BASE_MODULES = ["ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.debugger",
                 "matplotlib_inline.backend_inline", "numpy.testing", "autograder.kernel_guard"]
 INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
+# Where a sandboxed kernel's home, matplotlib's configuration and temporary files go: its own
+# /tmp, a fresh tmpfs (the grader's home is not there).
+SCRATCH_ENVIRONMENT = {"HOME": "/tmp", "MPLCONFIGDIR": "/tmp", "TMPDIR": "/tmp"}
 START_SECONDS = 120   # the template's imports (PyTorch: seconds; more on a loaded machine)
 SPAWN_SECONDS = 60    # fork, namespaces, mounts: milliseconds; the margin is for a loaded machine
 
@@ -501,7 +504,7 @@ def _kernel_child(connection: socket.socket, request: dict) -> None:
         os.closerange(3, os.sysconf("SC_OPEN_MAX"))
         os.environ.clear()
         os.environ.update(request["env"])
-        os.environ.update({"HOME": "/tmp", "MPLCONFIGDIR": "/tmp", "TMPDIR": "/tmp"})
+        os.environ.update(SCRATCH_ENVIRONMENT)
         os.environ.pop("JPY_PARENT_PID", None)
         os.environ.setdefault("MPLBACKEND", INLINE_BACKEND)
         os.chdir(request["cwd"])

@@ -17,6 +17,7 @@ import nbformat
 import pytest
 from helpers import ROOT
 
+from autograder import sandbox
 from autograder.collect import unpack_zip
 from autograder.course import AutograderError
 from autograder.review import review, review_source
@@ -25,6 +26,7 @@ from autograder.sandbox import (
     create_pids_cgroup,
     find_bwrap,
     find_pids_cgroups,
+    font_cache,
     kernel_needs,
     process_limit,
     remove_pids_cgroup,
@@ -33,14 +35,14 @@ from autograder.sandbox import (
 
 
 def _run_sandboxed(code: str, tmp_path: Path, hidden=(), memory=2**30, processes=64,
-                   cwd: Path | None = None, visible=None):
+                   cwd: Path | None = None, visible=None, tmp_files=()):
     """Run `python -c code` under the grader's sandbox policy; (exit code, output)."""
     assert find_bwrap(), "bubblewrap is not installed: `make test` and .ci/run install it"
     policy = SandboxPolicy(bwrap=find_bwrap(), hidden=[str(p) for p in hidden],
                            visible=[*kernel_needs(), *(str(p) for p in visible or ())],
                            memory_bytes=memory, max_processes=process_limit(),
                            pids_cgroups=find_pids_cgroups() if os.getuid() == 0 else None,
-                           kernel_processes=processes)
+                           kernel_processes=processes, tmp_files=list(tmp_files))
     cgroup = (create_pids_cgroup(policy.pids_cgroups, policy.kernel_processes)
               if policy.pids_cgroups else None)
     runtime = tmp_path / "runtime"
@@ -264,3 +266,42 @@ def test_what_the_kernel_needs_stays_visible_under_tmp(tmp_path):
                                   str(runtime), policy)
         result = subprocess.run(command, capture_output=True, text=True, timeout=60)
         assert expected in result.stdout + result.stderr, (visible, result)
+
+
+MATPLOTLIB_LOG = """
+    import logging
+    logging.basicConfig(level=logging.DEBUG)
+    import matplotlib.font_manager
+    """
+
+
+def test_matplotlib_finds_its_font_list_built_once_read_only_in_each_kernel(tmp_path,
+                                                                            monkeypatch):
+    """Each kernel's /tmp (its MPLCONFIGDIR) starts empty: without the grader's font list,
+    matplotlib scans the system's fonts again in every kernel."""
+    cache, policy = tmp_path / "cache", SandboxPolicy(bwrap=find_bwrap())
+    files = font_cache(policy, cache_root=str(cache))
+    assert [Path(file).parent.parent for file in files] == [cache], files
+    assert [path.name for path in cache.iterdir()] == [Path(files[0]).parent.name], \
+        "the folder it was built in is gone"
+
+    def build_again(*arguments):
+        raise AssertionError("the font list was built a second time")
+
+    monkeypatch.setattr(sandbox, "_build_font_cache", build_again)
+    assert font_cache(policy, cache_root=str(cache)) == files
+    name = Path(files[0]).name
+    code, output = _run_sandboxed(MATPLOTLIB_LOG + f"""
+    import os
+    for change in (lambda: open("/tmp/{name}", "a"), lambda: os.remove("/tmp/{name}")):
+        try:
+            change()
+            print("changed")
+        except OSError as error:
+            print("refused", type(error).__name__)
+    """, tmp_path, tmp_files=files)
+    assert code == 0, output
+    assert f"Using fontManager instance from /tmp/{name}" in output, output
+    assert "generated new fontManager" not in output and "changed" not in output, output
+    code, output = _run_sandboxed(MATPLOTLIB_LOG, tmp_path)
+    assert code == 0 and "generated new fontManager" in output, output
