@@ -293,8 +293,6 @@ def _sandbox_policy(settings: GradingOptions, course: Course, submissions: Path,
     policy = SandboxPolicy(bwrap=bwrap, hidden=[str(path) for path in hidden],
                            memory_bytes=settings.memory_bytes, max_processes=process_limit(),
                            pids_cgroups=pids_cgroups, warm_kernels=settings.warm_kernels)
-    if bwrap is None:  # without the sandbox, kernels use the grader's own matplotlib cache
-        return policy
     return dataclasses.replace(policy, tmp_files=font_cache(policy))
 
 

@@ -57,6 +57,8 @@ POLICY_VARIABLE = "GRADCLIP_SANDBOX"
 # merged /usr, stays one). /sys: the CPU count and caches that NumPy and PyTorch read.
 SYSTEM_FOLDERS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/sys")
 GUARD_EXTENSION = "autograder.kernel_guard"
+# bwrap's first mounts for every sandbox: an empty root with a /dev and a /proc of its own.
+NEW_ROOT = ("--tmpfs", "/", "--dev", "/dev", "--proc", "/proc")
 
 
 def kernel_needs() -> list[str]:
@@ -163,8 +165,10 @@ def font_cache(policy: SandboxPolicy, cache_root: str | None = None) -> list[str
     Each kernel's MPLCONFIGDIR, its /tmp, starts empty: matplotlib would scan the system's fonts
     again (fontconfig's fc-list included) in every kernel, 0.2 s of each learner's grading. The
     files returned go read-only into each kernel's /tmp (SandboxPolicy.tmp_files), where
-    matplotlib finds them. None where matplotlib is not installed, without bwrap or where the
-    build fails: each kernel then builds its own, as before."""
+    matplotlib finds them. No files without bwrap, where matplotlib is not installed or where
+    the build fails: each kernel then builds its own, as before."""
+    if policy.bwrap is None:  # no sandbox: kernels use the grader's own matplotlib cache
+        return []
     try:
         version = importlib.metadata.version("matplotlib")
     except importlib.metadata.PackageNotFoundError:
@@ -173,8 +177,6 @@ def font_cache(policy: SandboxPolicy, cache_root: str | None = None) -> list[str
         os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "gradclip")
     folder = os.path.join(root, f"matplotlib-{version}-{_python_key()}")
     if not os.path.isdir(folder):
-        if policy.bwrap is None:
-            return []
         try:
             _build_font_cache(policy, root, folder)
         except (OSError, subprocess.SubprocessError):
@@ -194,8 +196,7 @@ def _build_font_cache(policy: SandboxPolicy, root: str, folder: str) -> None:
     os.makedirs(root, exist_ok=True)
     scratch = tempfile.mkdtemp(prefix="building-", dir=root)
     links, bound = _system_view(policy)
-    command = [policy.bwrap, "--tmpfs", "/", "--dev", "/dev", "--proc", "/proc",
-               "--bind", scratch, "/tmp", *links,
+    command = [policy.bwrap, *NEW_ROOT, "--bind", scratch, "/tmp", *links,
                *(argument for path in bound for argument in ("--ro-bind", path, path)),
                "--unshare-all", "--die-with-parent", "--cap-drop", "ALL",
                *_scratch_environment(), "--chdir", "/tmp", "--",
@@ -254,8 +255,7 @@ def _bwrap(policy: SandboxPolicy, cwd: str, runtime_dir: str, template: bool) ->
     (policy.visible), its working folder (the template: the folder of all of them), a private
     /tmp. Not the rest of the machine: another copy of the course, another instructor's course,
     a home."""
-    command = [policy.bwrap, "--tmpfs", "/", "--dev", "/dev", "--proc", "/proc",
-               "--tmpfs", "/tmp"]
+    command = [policy.bwrap, *NEW_ROOT, "--tmpfs", "/tmp"]
     for path in policy.tmp_files:
         command += ["--ro-bind", path, os.path.join("/tmp", os.path.basename(path))]
     links, bound = _system_view(policy)
