@@ -53,7 +53,8 @@ from dataclasses import dataclass
 # kernel would pay again when it starts) and the guard's first import (autograder.kernel_guard).
 BASE_MODULES = ["ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.debugger",
                 "matplotlib_inline.backend_inline", "numpy.testing", "autograder.kernel_guard"]
-INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
+INLINE_BACKEND_MODULE = "matplotlib_inline.backend_inline"
+INLINE_BACKEND = f"module://{INLINE_BACKEND_MODULE}"
 # Where a sandboxed kernel's home, matplotlib's configuration and temporary files go: its own
 # /tmp, a fresh tmpfs (the grader's home is not there).
 SCRATCH_ENVIRONMENT = {"HOME": "/tmp", "MPLCONFIGDIR": "/tmp", "TMPDIR": "/tmp"}
@@ -517,6 +518,11 @@ def _kernel_child(connection: socket.socket, request: dict) -> None:
         with contextlib.suppress(OSError):
             connection.sendall(f"error: {type(error).__name__}: {error}\n".encode())
         os._exit(1)
+    # The inline backend connects itself to IPython's shell when it is imported (it registers
+    # the hook that shows each figure as an image). Imported in the template, before any shell,
+    # it connected nothing: each kernel imports it again (milliseconds, matplotlib stays loaded)
+    # when matplotlib first asks for its backend, as a cold kernel does.
+    sys.modules.pop(INLINE_BACKEND_MODULE, None)
     sys.argv = ["ipykernel_launcher", *request["argv"]]
     sys.path.insert(0, request["cwd"])  # as `python -m` puts it: the notebook's own modules
     from ipykernel import kernelapp

@@ -111,6 +111,23 @@ def test_the_kernel_was_forked_and_holds_no_capability(graded):
                       "CapAmb": "0" * 16, "NoNewPrivs": "1"}, observer
 
 
+def _output_kinds(out, learner: str) -> list[list[str]]:
+    """For each code cell of the autograded notebook: its outputs' types and MIME types."""
+    path = out / "nbgrader" / "autograded" / learner / LESSON / NOTEBOOK
+    notebook = json.loads(path.read_text(encoding="utf-8"))
+    return [[output["output_type"] + ":" + ",".join(sorted(output.get("data", {})))
+             for output in cell.get("outputs", [])]
+            for cell in notebook["cells"] if cell["cell_type"] == "code"]
+
+
+def test_warm_kernels_show_plots_as_cold_ones_do(graded):
+    # The inline backend hooks into IPython when it is imported; imported in the template,
+    # before any shell existed, it showed each figure as "<Figure size ...>" text only.
+    warm, cold = (_output_kinds(graded[mode], "b_observer") for mode in ("warm", "cold"))
+    assert any("display_data:image/png,text/plain" in cell for cell in cold), cold
+    assert warm == cold
+
+
 def test_cold_kernels_give_the_same_grades(graded):
     warm, cold = (read_grades(graded[mode] / "grades.csv") for mode in ("warm", "cold"))
     assert warm == cold
