@@ -117,6 +117,8 @@ def serve(reply_fd: int, assignment: str, timeout: int) -> None:
     from traitlets.config import Config
     from traitlets.config.loader import PyFileConfigLoader
 
+    from autograder.cell_metadata import check_schema_once
+
     config = PyFileConfigLoader("nbgrader_config.py", path=os.getcwd()).load_config()
     overrides = Config()
     overrides.Execute.timeout = timeout
@@ -140,6 +142,7 @@ def serve(reply_fd: int, assignment: str, timeout: int) -> None:
         overrides.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests,
                                                     CSSHTMLHeaderPreprocessor]
     config.merge(overrides)
+    check_schema_once(config)
     template = _start_template(assignment)
     api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
     importer_config = copy.deepcopy(config)
@@ -180,7 +183,6 @@ def _import_overrides():
     from nbconvert.preprocessors import ClearMetadataPreprocessor
     from nbgrader.preprocessors import (
         AssignLatePenalties,
-        CheckCellMetadata,
         DeduplicateIds,
         IgnorePattern,
         LimitOutput,
@@ -189,13 +191,15 @@ def _import_overrides():
     )
     from traitlets.config import Config
 
+    from autograder.cell_metadata import CheckCellMetadataOnce
+
     overrides = Config()
     overrides.CourseDirectory.submitted_directory = EXECUTED_FOLDER
     overrides.Autograde.sanitize_preprocessors = [DeduplicateIds, OverwriteKernelspec,
-                                                  CheckCellMetadata]
+                                                  CheckCellMetadataOnce]
     overrides.Autograde.autograde_preprocessors = [IgnorePattern, ClearMetadataPreprocessor,
                                                    LimitOutput, SaveAutoGrades,
-                                                   AssignLatePenalties, CheckCellMetadata]
+                                                   AssignLatePenalties, CheckCellMetadataOnce]
     return overrides
 
 

@@ -1,0 +1,80 @@
+"""The feedback page: FeedbackExporter writes the page nbconvert's HTMLExporter writes.
+
+nbconvert adds three accessibility attributes by parsing the whole page with BeautifulSoup and
+printing it again; FeedbackExporter adds them in one pass over the tags
+(autograder.feedback.accessible_html). Parsed with BeautifulSoup as nbconvert parses it, our page
+must print exactly as nbconvert's: the same tags, the same attributes, the same text.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import nbformat
+import pytest
+from bs4 import BeautifulSoup
+from helpers import source_notebook
+from nbconvert.exporters import HTMLExporter
+
+from autograder.feedback import MISSING_ALT, FeedbackExporter, accessible_html
+
+PIXEL = ("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU"
+         "5ErkJggg==")
+# A learner's own HTML output, with what a pass over the tags could get wrong.
+LEARNER_HTML = """\
+<IMG SRC="x.png"><img alt="" src="y.png"><img src='q.png' title="a > b"/>
+<div class="jp-OutputArea-output extra" tabindex="-1">kept in place</div>
+<div data-tabindex="3" class="jp-Cell-inputWrapper">two attributes</div>
+<div class='jp-OutputArea-outputs'>not one of the classes</div>
+<!-- <div class="jp-OutputArea-output"> in a comment --><p>after</p>
+<script>let s = '<div class="jp-Cell-inputWrapper"><img src=z>';</script>
+<style>div > img { border: 0 }</style>
+<div
+  class="jp-OutputArea-output">on two lines</div>
+<script>never closed <img src=w> <div class="jp-OutputArea-output">
+"""
+
+
+def notebook_with_learner_html() -> nbformat.NotebookNode:
+    cells = [nbformat.v4.new_markdown_cell("A *plot*:\n\n![](data:image/png;base64," + PIXEL + ")"),
+             nbformat.v4.new_code_cell("display(HTML(page))", outputs=[
+                 nbformat.v4.new_output("display_data", data={"text/html": LEARNER_HTML,
+                                                              "text/plain": "<HTML>"}),
+                 nbformat.v4.new_output("display_data", data={"image/png": PIXEL}),
+                 nbformat.v4.new_output("stream", text="<img src=printed.png>\n")])]
+    return nbformat.v4.new_notebook(cells=cells, metadata={"language_info": {"name": "python"}})
+
+
+def nbconvert_page(notebook) -> str:
+    return HTMLExporter().from_notebook_node(notebook)[0]
+
+
+@pytest.mark.parametrize("notebook", [notebook_with_learner_html(),
+                                      source_notebook("04_clipping_numpy")],
+                         ids=["learner_html", "lesson_04"])
+def test_feedback_page_is_nbconverts_tag_for_tag(notebook):
+    ours = FeedbackExporter().from_notebook_node(notebook)[0]
+    assert str(BeautifulSoup(ours, features="html.parser")) == nbconvert_page(notebook)
+
+
+def test_missing_alternative_texts_are_counted_and_logged(caplog):
+    html, missing = accessible_html(LEARNER_HTML)
+    assert missing == 2, f"expected the two images without alt outside scripts, got {missing}"
+    assert html.count(MISSING_ALT) == 2
+    notebook = notebook_with_learner_html()
+    with caplog.at_level(logging.WARNING):
+        nbconvert_page(notebook)
+        theirs = caplog.messages[:]
+        FeedbackExporter().from_notebook_node(notebook)
+    assert theirs == ["Alternative text is missing on 2 image(s)."]  # the markdown's has alt=""
+    assert caplog.messages == theirs * 2
+
+
+def test_pages_the_pass_cannot_read_as_tags_take_linear_time():
+    # Thousands of scripts and comments left open, and tags never closed: each is scanned once.
+    hostile = ("<script " * 20_000 + "<!-- " * 20_000 + '<div class="a" ' * 20_000) * 2
+    started = time.perf_counter()
+    html, _ = accessible_html(hostile)
+    assert html == hostile
+    assert time.perf_counter() - started < 5, "accessible_html backtracks on unclosed markup"
