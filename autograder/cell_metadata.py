@@ -11,8 +11,15 @@ the grade ids, points and cell types are checked by its `MetadataValidatorV3`.
 
 from __future__ import annotations
 
+import traceback
+
 import jsonschema
-from nbgrader.nbgraderformat import MetadataValidator, SchemaTooNewError, SchemaTooOldError
+from nbgrader.nbgraderformat import (
+    MetadataValidator,
+    SchemaTooNewError,
+    SchemaTooOldError,
+    ValidationError,
+)
 from nbgrader.nbgraderformat.common import BaseMetadataValidator
 from nbgrader.preprocessors import CheckCellMetadata
 
@@ -58,10 +65,6 @@ class CheckCellMetadataOnce(CheckCellMetadata):
     """nbgrader's CheckCellMetadata with FastMetadataValidator: the same errors, the same log."""
 
     def preprocess(self, nb, resources):
-        import traceback
-
-        from nbgrader.nbgraderformat import ValidationError
-
         try:
             FastMetadataValidator().validate_nb(nb)
         except ValidationError:
@@ -89,9 +92,12 @@ def check_schema_once(config) -> None:
         section[trait] = [_once(preprocessor) for preprocessor in current]
 
 
+# How a course's configuration may name nbgrader's check: by its package or by its module.
+NBGRADER_CHECK_NAMES = ("nbgrader.preprocessors.CheckCellMetadata",
+                        f"{CheckCellMetadata.__module__}.{CheckCellMetadata.__qualname__}")
+
+
 def _once(preprocessor):
     named = preprocessor if isinstance(preprocessor, str) else (
         f"{preprocessor.__module__}.{preprocessor.__qualname__}")
-    nbgrader_names = ("nbgrader.preprocessors.CheckCellMetadata",
-                      f"{CheckCellMetadata.__module__}.{CheckCellMetadata.__qualname__}")
-    return CheckCellMetadataOnce if named in nbgrader_names else preprocessor
+    return CheckCellMetadataOnce if named in NBGRADER_CHECK_NAMES else preprocessor

@@ -155,17 +155,18 @@ class FeedbackExporter(HTMLExporter):
 MISSING_ALT = "No description has been provided for this image"
 # The cells' input and output areas, which nbconvert makes reachable with the keyboard.
 FOCUSABLE_CLASSES = ("jp-Cell-inputWrapper", "jp-OutputArea-output")
+# An HTML attribute's name and its value, quoted or not (a quoted value may hold ">").
+_NAME = r"""[^\s"'>/=]+"""
+_VALUE = r"""(?:"[^"]*"|'[^']*'|[^\s"'>]+)"""
 # A script, a style sheet or a comment (their text is not markup, and stays as it is; one left
 # open runs to the end, as in a browser, so that no text is scanned twice), or the start tag of
-# an image or a division with its attributes, quoted values holding any ">".
+# an image or a division with its attributes.
 _MARKUP = re.compile(
     r"""<script\b.*?(?:</script\s*>|\Z)|<style\b.*?(?:</style\s*>|\Z)|<!--.*?(?:-->|\Z)"""
-    r"""|<(?P<tag>img|div)(?P<attributes>(?:\s+[^\s"'>/=]+(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'>]+))?)*)"""
-    r"""(?P<end>\s*/?>)""",
+    rf"""|<(?P<tag>img|div)(?P<attributes>(?:\s+{_NAME}(?:\s*=\s*{_VALUE})?)*)(?P<end>\s*/?>)""",
     re.IGNORECASE | re.DOTALL)
-_ATTRIBUTE = re.compile(r"""([^\s"'>/=]+)(?:\s*=\s*("[^"]*"|'[^']*'|[^\s"'>]+))?""")
-_TABINDEX = re.compile(r"""(?<=\s)tabindex(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'>]+))?""",
-                       re.IGNORECASE)
+_ATTRIBUTE = re.compile(rf"""({_NAME})(?:\s*=\s*({_VALUE}))?""")
+_TABINDEX = re.compile(rf"""(?<=\s)tabindex(?:\s*=\s*{_VALUE})?""", re.IGNORECASE)
 
 
 def accessible_html(html: str) -> tuple[str, int]:

@@ -147,6 +147,7 @@ def serve(reply_fd: int, assignment: str, timeout: int) -> None:
     api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
     importer_config = copy.deepcopy(config)
     importer_config.merge(_import_overrides())
+    check_schema_once(importer_config)
     importer = NbGraderAPI(coursedir=CourseDirectory(config=importer_config),
                            config=importer_config)
     try:
@@ -183,6 +184,7 @@ def _import_overrides():
     from nbconvert.preprocessors import ClearMetadataPreprocessor
     from nbgrader.preprocessors import (
         AssignLatePenalties,
+        CheckCellMetadata,
         DeduplicateIds,
         IgnorePattern,
         LimitOutput,
@@ -191,15 +193,13 @@ def _import_overrides():
     )
     from traitlets.config import Config
 
-    from autograder.cell_metadata import CheckCellMetadataOnce
-
     overrides = Config()
     overrides.CourseDirectory.submitted_directory = EXECUTED_FOLDER
     overrides.Autograde.sanitize_preprocessors = [DeduplicateIds, OverwriteKernelspec,
-                                                  CheckCellMetadataOnce]
+                                                  CheckCellMetadata]
     overrides.Autograde.autograde_preprocessors = [IgnorePattern, ClearMetadataPreprocessor,
                                                    LimitOutput, SaveAutoGrades,
-                                                   AssignLatePenalties, CheckCellMetadataOnce]
+                                                   AssignLatePenalties, CheckCellMetadata]
     return overrides
 
 
