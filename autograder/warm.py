@@ -49,12 +49,12 @@ import tempfile
 import time
 from dataclasses import dataclass
 
+INLINE_BACKEND_MODULE = "matplotlib_inline.backend_inline"
+INLINE_BACKEND = f"module://{INLINE_BACKEND_MODULE}"
 # Always loaded: the kernel itself (its debugger brings debugpy, a tenth of a second that every
 # kernel would pay again when it starts) and the guard's first import (autograder.kernel_guard).
 BASE_MODULES = ["ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.debugger",
-                "matplotlib_inline.backend_inline", "numpy.testing", "autograder.kernel_guard"]
-INLINE_BACKEND_MODULE = "matplotlib_inline.backend_inline"
-INLINE_BACKEND = f"module://{INLINE_BACKEND_MODULE}"
+                INLINE_BACKEND_MODULE, "numpy.testing", "autograder.kernel_guard"]
 # Where a sandboxed kernel's home, matplotlib's configuration and temporary files go: its own
 # /tmp, a fresh tmpfs (the grader's home is not there).
 SCRATCH_ENVIRONMENT = {"HOME": "/tmp", "MPLCONFIGDIR": "/tmp", "TMPDIR": "/tmp"}
