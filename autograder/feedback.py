@@ -21,15 +21,21 @@ own, with two costs of each learner's feedback taken out:
   BeautifulSoup to add three accessibility attributes and prints it again, 90 ms of a 200 ms
   feedback. `accessible_html` adds the same attributes to the same tags in one pass of a regular
   expression over the tags (tests/test_feedback.py checks that the page is the one nbconvert
-  writes, tag for tag).
+  writes, tag for tag);
+- most of a class's code cells are the same for every learner (the lesson's setup and tests),
+  and nbconvert highlights each with pygments and cleans the result with bleach, the most costly
+  part of a page once the two above are gone. Both are pure functions of their input, so a worker
+  keeps the last results (`_Results`) and gives the next learner the same text for the same cell.
 """
 
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
 
 import jinja2
 from nbconvert.exporters import HTMLExporter, TemplateExporter
+from nbconvert.filters import clean_html
 from nbconvert.filters.highlight import Highlight2HTML
 from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
 from nbgrader.preprocessors import ClearHiddenTests
@@ -124,9 +130,60 @@ class _CompiledTemplates(jinja2.BytecodeCache):
 _COMPILED_TEMPLATES = _CompiledTemplates()
 
 
+# What a worker keeps of the filters' results: enough for a class's cells, bounded in memory
+# (at most CACHED_RESULTS inputs of under CACHED_CHARACTERS each; longer ones are not kept).
+CACHED_RESULTS = 2048
+CACHED_CHARACTERS = 100_000
+
+
+class _Results:
+    """The results of a pure function, by key, the least recently used dropped first."""
+
+    def __init__(self) -> None:
+        self.kept: OrderedDict[tuple, str] = OrderedDict()
+
+    def get(self, key: tuple, compute) -> str:
+        if key in self.kept:
+            self.kept.move_to_end(key)
+            return self.kept[key]
+        result = compute()
+        self.kept[key] = result
+        if len(self.kept) > CACHED_RESULTS:
+            self.kept.popitem(last=False)
+        return result
+
+
+_CLEANED = _Results()
+_HIGHLIGHTED = _Results()
+
+
+def cached_clean_html(element) -> str:
+    """nbconvert's clean_html filter (bleach, with nbconvert's allowed tags), computed once for
+    each text."""
+    if not isinstance(element, str) or len(element) >= CACHED_CHARACTERS:
+        return clean_html(element)
+    return _CLEANED.get((element,), lambda: clean_html(element))
+
+
+class CachedHighlight:
+    """nbconvert's Highlight2HTML filter, computed once for each cell source and the settings
+    its result depends on (the lexer, the formatter's options, the cell's magics language)."""
+
+    def __init__(self, highlight: Highlight2HTML) -> None:
+        self.highlight = highlight
+
+    def __call__(self, source, language=None, metadata=None):
+        if not isinstance(source, str) or len(source) >= CACHED_CHARACTERS:
+            return self.highlight(source, language, metadata)
+        magics = (metadata or {}).get("magics_language")
+        key = (self.highlight.pygments_lexer, repr(sorted(
+            self.highlight.extra_formatter_options.items())), source, language, repr(magics))
+        return _HIGHLIGHTED.get(key, lambda: self.highlight(source, language, metadata))
+
+
 class FeedbackExporter(HTMLExporter):
-    """nbconvert's HTML exporter, with the compiled templates shared by every learner's and the
-    accessibility attributes added without parsing the page."""
+    """nbconvert's HTML exporter, with the compiled templates and the highlighted, cleaned code
+    shared by every learner's, and the accessibility attributes added without parsing the page."""
 
     def _create_environment(self):
         environment = super()._create_environment()
@@ -139,6 +196,10 @@ class FeedbackExporter(HTMLExporter):
         lexer = language.get("pygments_lexer", language.get("name", None))
         highlight_code = self.filters.get("highlight_code",
                                           Highlight2HTML(pygments_lexer=lexer, parent=self))
+        if isinstance(highlight_code, Highlight2HTML):  # not one configured in its place
+            highlight_code = CachedHighlight(highlight_code)
+        if "clean_html" not in self.filters:
+            self.register_filter("clean_html", cached_clean_html)
         resources = self._init_resources(resources)
         filter_data_type = WidgetsDataTypeFilter(notebook_metadata=self._nb_metadata,
                                                  parent=self, resources=resources)

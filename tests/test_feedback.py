@@ -16,6 +16,7 @@ import pytest
 from bs4 import BeautifulSoup
 from helpers import source_notebook
 from nbconvert.exporters import HTMLExporter
+from traitlets.config import Config
 
 from autograder.feedback import MISSING_ALT, FeedbackExporter, accessible_html
 
@@ -78,3 +79,31 @@ def test_pages_the_pass_cannot_read_as_tags_take_linear_time():
     html, _ = accessible_html(hostile)
     assert html == hostile
     assert time.perf_counter() - started < 5, "accessible_html backtracks on unclosed markup"
+
+
+def notebook_in(lexer: str, source: str, cell_metadata: dict | None = None):
+    cell = nbformat.v4.new_code_cell(source, metadata=cell_metadata or {}, id="the-cell")
+    return nbformat.v4.new_notebook(cells=[cell], metadata={
+        "language_info": {"name": "python", "pygments_lexer": lexer}})
+
+
+def test_pages_written_one_after_another_are_each_nbconverts():
+    """The highlighted and cleaned code is kept between pages: a cell with the same source but
+    another lexer, magics language or formatter option must not get the page before's."""
+    source = "%timeit echo $HOME  # <b>not bold</b>\nx = [i ** 2 for i in range(3)]\n"
+    config = Config()
+    config.Highlight2HTML.extra_formatter_options = {"linenos": "inline"}
+    pages = [(notebook_in("ipython3", source), None),
+             (notebook_in("python", source), None),
+             (notebook_in("ipython3", source, {"magics_language": "html"}), None),
+             (notebook_in("ipython3", source), config),
+             (notebook_in("ipython3", source), None)]
+    written = []
+    for notebook, settings in pages:
+        kwargs = {"config": settings} if settings else {}
+        ours = FeedbackExporter(**kwargs).from_notebook_node(notebook)[0]
+        theirs = HTMLExporter(**kwargs).from_notebook_node(notebook)[0]
+        assert str(BeautifulSoup(ours, features="html.parser")) == theirs
+        written.append(ours)
+    assert len(set(written[:4])) == 4, "the four settings give four pages"
+    assert written[4] == written[0], "the same notebook gives the same page again"
