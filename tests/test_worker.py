@@ -45,3 +45,37 @@ def test_a_new_gradebook_is_stamped_with_nbgraders_version_without_a_subprocess(
     result = python(NEW_GRADEBOOK, str(tmp_path / "gradebook.db"))
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("stamped "), result.stdout
+
+
+SHARED_ENGINES = """
+import os, sys
+from nbgrader import api
+from autograder import worker
+worker.reuse_engines()
+first, other = (f"sqlite:///{path}" for path in sys.argv[1:3])
+
+def engine_of(url, student=None):
+    with api.Gradebook(url) as gradebook:
+        if student:
+            gradebook.add_student(student)
+        return gradebook.engine, [s.id for s in gradebook.students]
+
+def open_files(path):
+    return [fd for fd in os.listdir("/proc/self/fd")
+            if os.path.realpath(f"/proc/self/fd/{fd}") == os.path.realpath(path)]
+
+engine, students = engine_of(first, "ada")
+assert engine_of(first)[0] is engine, "a second Gradebook of the database made a new engine"
+assert engine_of(other)[0] is not engine, "another database shares the first one's engine"
+assert not open_files(sys.argv[1]), "the gradebook stays open after close"
+os.replace(sys.argv[2], sys.argv[1])  # another gradebook file in its place
+again, students = engine_of(first)
+assert again is engine and students == [], f"the replaced file's students were read: {students}"
+print("shared")
+"""
+
+
+def test_gradebooks_of_one_database_share_an_engine_and_hold_no_file_open(tmp_path):
+    result = python(SHARED_ENGINES, str(tmp_path / "one.db"), str(tmp_path / "other.db"))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "shared", result.stdout
