@@ -131,9 +131,12 @@ _COMPILED_TEMPLATES = _CompiledTemplates()
 
 
 # What a worker keeps of the filters' results: enough for a class's cells, bounded in memory
-# (at most CACHED_RESULTS inputs of under CACHED_CHARACTERS each; longer ones are not kept).
+# whatever the learners write. Inputs of CACHED_CHARACTERS or more are not kept; the others, at
+# most CACHED_RESULTS of them and CACHED_TOTAL_CHARACTERS of keys and results together in each
+# cache (a hostile class of distinct cells costs tens of MB at most, not the worker's memory).
 CACHED_RESULTS = 2048
 CACHED_CHARACTERS = 100_000
+CACHED_TOTAL_CHARACTERS = 10_000_000
 
 
 class _Results:
@@ -141,6 +144,7 @@ class _Results:
 
     def __init__(self) -> None:
         self.kept: OrderedDict[tuple, str] = OrderedDict()
+        self.characters = 0
 
     def get(self, key: tuple, compute) -> str:
         if key in self.kept:
@@ -148,9 +152,15 @@ class _Results:
             return self.kept[key]
         result = compute()
         self.kept[key] = result
-        if len(self.kept) > CACHED_RESULTS:
-            self.kept.popitem(last=False)
+        self.characters += _size(key, result)
+        while self.kept and (len(self.kept) > CACHED_RESULTS
+                             or self.characters > CACHED_TOTAL_CHARACTERS):
+            self.characters -= _size(*self.kept.popitem(last=False))
         return result
+
+
+def _size(key: tuple, result: str) -> int:
+    return sum(len(part) for part in key if isinstance(part, str)) + len(result)
 
 
 _CLEANED = _Results()

@@ -18,6 +18,7 @@ from helpers import source_notebook
 from nbconvert.exporters import HTMLExporter
 from traitlets.config import Config
 
+from autograder import feedback
 from autograder.feedback import MISSING_ALT, FeedbackExporter, accessible_html
 
 PIXEL = ("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU"
@@ -107,3 +108,20 @@ def test_pages_written_one_after_another_are_each_nbconverts():
         written.append(ours)
     assert len(set(written[:4])) == 4, "the four settings give four pages"
     assert written[4] == written[0], "the same notebook gives the same page again"
+
+
+def test_the_kept_results_stay_within_their_bounds(monkeypatch):
+    """A class of distinct, long cells must not grow the worker's memory without end."""
+    monkeypatch.setattr(feedback, "CACHED_TOTAL_CHARACTERS", 1_000_000)
+    results = feedback._Results()
+    for index in range(200):  # 200 cells of 50 k characters, each a result of 50 k
+        source = f"x_{index} = 1\n" + "#" * 50_000
+        assert results.get((source,), lambda source=source: source.upper()) == source.upper()
+    assert 0 < results.characters <= 1_000_000, results.characters
+    assert results.characters == sum(2 * len(key[0]) for key in results.kept)
+    last = f"x_{199} = 1\n" + "#" * 50_000
+    assert (last,) in results.kept, "the most recent result is kept"
+    monkeypatch.setattr(feedback, "CACHED_RESULTS", 3)
+    for index in range(5):
+        results.get((str(index),), lambda: "y")
+    assert list(results.kept) == [("2",), ("3",), ("4",)]
