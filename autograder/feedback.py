@@ -133,7 +133,7 @@ _COMPILED_TEMPLATES = _CompiledTemplates()
 # What a worker keeps of the filters' results: enough for a class's cells, bounded in memory
 # whatever the learners write. Inputs of CACHED_CHARACTERS or more are not kept; the others, at
 # most CACHED_RESULTS of them and CACHED_TOTAL_CHARACTERS of keys and results together in each
-# cache (a hostile class of distinct cells costs tens of MB at most, not the worker's memory).
+# cache (a hostile class of distinct cells costs at most ~40 MB a cache, at 4 bytes a character).
 CACHED_RESULTS = 2048
 CACHED_CHARACTERS = 100_000
 CACHED_TOTAL_CHARACTERS = 10_000_000
@@ -185,9 +185,12 @@ class CachedHighlight:
     def __call__(self, source, language=None, metadata=None):
         if not isinstance(source, str) or len(source) >= CACHED_CHARACTERS:
             return self.highlight(source, language, metadata)
-        magics = (metadata or {}).get("magics_language")
+        # nbconvert asks whether the cell's metadata has a magics language, then uses its value
+        # (None too): a cell without one and a cell with None are highlighted differently.
+        metadata = metadata or {}
+        magics = repr(metadata["magics_language"]) if "magics_language" in metadata else ""
         key = (self.highlight.pygments_lexer, repr(sorted(
-            self.highlight.extra_formatter_options.items())), source, language, repr(magics))
+            self.highlight.extra_formatter_options.items())), source, language, magics)
         return _HIGHLIGHTED.get(key, lambda: self.highlight(source, language, metadata))
 
 
@@ -206,7 +209,9 @@ class FeedbackExporter(HTMLExporter):
         lexer = language.get("pygments_lexer", language.get("name", None))
         highlight_code = self.filters.get("highlight_code",
                                           Highlight2HTML(pygments_lexer=lexer, parent=self))
-        if isinstance(highlight_code, Highlight2HTML):  # not one configured in its place
+        # nbconvert's own, not a filter or a subclass configured in its place (whose result may
+        # depend on more than the key holds).
+        if type(highlight_code) is Highlight2HTML:
             highlight_code = CachedHighlight(highlight_code)
         if "clean_html" not in self.filters:
             self.register_filter("clean_html", cached_clean_html)

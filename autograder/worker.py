@@ -106,18 +106,24 @@ def reuse_engines() -> None:
     """nbgrader opens a Gradebook about ten times for each learner, and each makes a new
     SQLAlchemy engine, whose cache of compiled statements starts empty: the same hundred queries
     are compiled again for every learner (0.1 s of its 0.2 s in the gradebook). Give each
-    Gradebook of one database the engine the last one had. Gradebook.close still disposes of it,
-    which closes its connections: nothing stays open between two opens, and a gradebook file
-    replaced in between is opened anew."""
+    Gradebook of one SQLite database the engine the last one had, without a pool (NullPool, as
+    SQLAlchemy before 2.0 made them for SQLite files): each connection is closed as soon as its
+    session lets it go, so none outlives a Gradebook, even one whose opening failed or one opened
+    inside another, and a gradebook file replaced between two opens is opened anew. Opening a
+    SQLite connection takes microseconds; a server database (--db) keeps nbgrader's own engine
+    per Gradebook, whose connections cost a round trip each."""
     from nbgrader import api
+    from sqlalchemy.pool import NullPool
 
     engines: dict[tuple, object] = {}
     original = api.create_engine
 
     def create_engine(url, *args, **kwargs):
+        if not str(url).startswith("sqlite:") or "poolclass" in kwargs:
+            return original(url, *args, **kwargs)
         key = (str(url), args, tuple(sorted(kwargs.items())))
         if key not in engines:
-            engines[key] = original(url, *args, **kwargs)
+            engines[key] = original(url, *args, poolclass=NullPool, **kwargs)
         return engines[key]
 
     api.create_engine = create_engine

@@ -88,9 +88,12 @@ def notebook_in(lexer: str, source: str, cell_metadata: dict | None = None):
         "language_info": {"name": "python", "pygments_lexer": lexer}})
 
 
+# nbconvert's own warning for the page whose magics language is None.
+@pytest.mark.filterwarnings("ignore:No lexer found for language None")
 def test_pages_written_one_after_another_are_each_nbconverts():
     """The highlighted and cleaned code is kept between pages: a cell with the same source but
-    another lexer, magics language or formatter option must not get the page before's."""
+    another lexer, magics language (None is one) or formatter option must not get the page
+    before's, and the same cell again must be served from what was kept."""
     source = "%timeit echo $HOME  # <b>not bold</b>\nx = [i ** 2 for i in range(3)]\n"
     config = Config()
     config.Highlight2HTML.extra_formatter_options = {"linenos": "inline"}
@@ -98,20 +101,31 @@ def test_pages_written_one_after_another_are_each_nbconverts():
              (notebook_in("python", source), None),
              (notebook_in("ipython3", source, {"magics_language": "html"}), None),
              (notebook_in("ipython3", source), config),
-             (notebook_in("ipython3", source), None)]
-    written = []
+             (notebook_in("ipython3", source, {"magics_language": None}), None)]
+    written, before = [], len(feedback._HIGHLIGHTED.kept)
     for notebook, settings in pages:
         kwargs = {"config": settings} if settings else {}
-        ours = FeedbackExporter(**kwargs).from_notebook_node(notebook)[0]
-        theirs = HTMLExporter(**kwargs).from_notebook_node(notebook)[0]
-        assert str(BeautifulSoup(ours, features="html.parser")) == theirs
-        written.append(ours)
-    assert len(set(written[:4])) == 4, "the four settings give four pages"
-    assert written[4] == written[0], "the same notebook gives the same page again"
+        written.append(_ours_if_nbconverts(notebook, **kwargs))
+    assert len(set(written)) == len(pages), "each setting gives a page of its own"
+    kept = len(feedback._HIGHLIGHTED.kept)
+    assert kept > before, "no highlighted cell was kept"
+    assert _ours_if_nbconverts(pages[0][0]) == written[0], "the same notebook, the same page"
+    assert len(feedback._HIGHLIGHTED.kept) == kept, "the same cell was highlighted again"
+    long_cell = notebook_in("ipython3", "y = 1  # " + "z" * feedback.CACHED_CHARACTERS)
+    _ours_if_nbconverts(long_cell)
+    assert len(feedback._HIGHLIGHTED.kept) == kept, "a cell too long to keep was kept"
+
+
+def _ours_if_nbconverts(notebook, **kwargs) -> str:
+    ours = FeedbackExporter(**kwargs).from_notebook_node(notebook)[0]
+    theirs = HTMLExporter(**kwargs).from_notebook_node(notebook)[0]
+    assert str(BeautifulSoup(ours, features="html.parser")) == theirs
+    return ours
 
 
 def test_the_kept_results_stay_within_their_bounds(monkeypatch):
-    """A class of distinct, long cells must not grow the worker's memory without end."""
+    """A class of distinct, long cells must not grow the worker's memory without end, and what
+    goes first is what was used least recently."""
     monkeypatch.setattr(feedback, "CACHED_TOTAL_CHARACTERS", 1_000_000)
     results = feedback._Results()
     for index in range(200):  # 200 cells of 50 k characters, each a result of 50 k
@@ -125,3 +139,7 @@ def test_the_kept_results_stay_within_their_bounds(monkeypatch):
     for index in range(5):
         results.get((str(index),), lambda: "y")
     assert list(results.kept) == [("2",), ("3",), ("4",)]
+    results.get(("2",), lambda: "not computed again")  # used: it becomes the most recent
+    results.get(("5",), lambda: "y")
+    assert list(results.kept) == [("4",), ("2",), ("5",)], "the least recently used goes first"
+    assert results.kept[("2",)] == "y"

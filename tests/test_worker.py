@@ -48,7 +48,7 @@ def test_a_new_gradebook_is_stamped_with_nbgraders_version_without_a_subprocess(
 
 
 SHARED_ENGINES = """
-import os, sys
+import gc, os, sys
 from nbgrader import api
 from autograder import worker
 worker.reuse_engines()
@@ -71,6 +71,30 @@ assert not open_files(sys.argv[1]), "the gradebook stays open after close"
 os.replace(sys.argv[2], sys.argv[1])  # another gradebook file in its place
 again, students = engine_of(first)
 assert again is engine and students == [], f"the replaced file's students were read: {students}"
+
+with api.Gradebook(first) as outer:  # one opened inside another, as nbgrader may
+    with api.Gradebook(first) as inner:
+        inner.add_student("bo")
+    outer.add_student("cy")
+assert not open_files(sys.argv[1]), "a nested gradebook stays open after both closed"
+
+def failing_check(self, course_id):  # the opening fails after it has queried the database
+    self.db.execute(api.text("SELECT 1"))
+    raise RuntimeError("database is locked")
+
+check_course, api.Gradebook.check_course = api.Gradebook.check_course, failing_check
+try:
+    api.Gradebook(first)
+except RuntimeError:
+    pass
+api.Gradebook.check_course = check_course
+os.replace(sys.argv[1], sys.argv[1] + ".moved")
+assert engine_of(first)[1] == [], "the failed opening's connection to the moved file was reused"
+gc.collect()  # the failed Gradebook's own session goes with it; no pool may keep its connection
+assert not open_files(sys.argv[1] + ".moved"), "a failed opening's connection is kept"
+
+server = "postgresql+psycopg://grader@localhost/gradebook"  # not connected to: no query runs
+assert api.create_engine(server) is not api.create_engine(server), "a server's engine is shared"
 print("shared")
 """
 
