@@ -6,13 +6,13 @@ test process.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 from helpers import ROOT
+
+from autograder.course import nbgrader_env
 
 NEW_GRADEBOOK = """
 import sqlite3, subprocess, sys
@@ -34,11 +34,9 @@ print("stamped", expected)
 
 
 def python(code: str, *args: str) -> subprocess.CompletedProcess:
-    # nbgrader finds `alembic` on the PATH, as in the grader's environment.
-    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    # The grader's environment for nbgrader, which finds `alembic` on its PATH.
     return subprocess.run([sys.executable, "-c", textwrap.dedent(code), *args], cwd=ROOT,
-                          env={**os.environ, "PATH": path}, capture_output=True, text=True,
-                          timeout=120)
+                          env=nbgrader_env(), capture_output=True, text=True, timeout=120)
 
 
 def test_a_new_gradebook_is_stamped_with_nbgraders_version_without_a_subprocess(tmp_path):
