@@ -163,6 +163,11 @@ def _size(key: tuple, result: str) -> int:
     return sum(len(part) for part in key if isinstance(part, str)) + len(result)
 
 
+def _keepable(text) -> bool:
+    """Whether a filter's input may be kept: text (nbconvert also passes bytes), not too long."""
+    return isinstance(text, str) and len(text) < CACHED_CHARACTERS
+
+
 _CLEANED = _Results()
 _HIGHLIGHTED = _Results()
 
@@ -170,7 +175,7 @@ _HIGHLIGHTED = _Results()
 def cached_clean_html(element) -> str:
     """nbconvert's clean_html filter (bleach, with nbconvert's allowed tags), computed once for
     each text."""
-    if not isinstance(element, str) or len(element) >= CACHED_CHARACTERS:
+    if not _keepable(element):
         return clean_html(element)
     return _CLEANED.get((element,), lambda: clean_html(element))
 
@@ -183,7 +188,7 @@ class CachedHighlight:
         self.highlight = highlight
 
     def __call__(self, source, language=None, metadata=None):
-        if not isinstance(source, str) or len(source) >= CACHED_CHARACTERS:
+        if not _keepable(source):
             return self.highlight(source, language, metadata)
         # nbconvert asks whether the cell's metadata has a magics language, then uses its value
         # (None too): a cell without one and a cell with None are highlighted differently.
